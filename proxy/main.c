@@ -1,0 +1,251 @@
+/* omcp-rproxy: command line, start-up and the event loop. */
+#include "proxy/buf.h"
+#include "proxy/config.h"
+#include "proxy/log.h"
+#include "proxy/mem.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef OMCP_VERSION
+#define OMCP_VERSION "0.0.0"
+#endif
+
+struct daemon {
+    struct ev_loop *loop;
+    struct config cfg;
+    ev_signal sigint_watcher;
+    ev_signal sigterm_watcher;
+    ev_signal sighup_watcher;
+};
+
+/* A setting given on the command line, applied after the file and the environment. */
+struct cli_setting {
+    char *key;
+    char *value;
+};
+
+struct cli {
+    const char *config_path;
+    bool check_config;
+    struct cli_setting *sets;
+    int nsets;
+    struct buf qap; /* --qap values joined with commas */
+};
+
+static void usage(FILE *out)
+{
+    fputs("usage: omcp-rproxy [--config FILE] [--http HOST:PORT] [--qap HOST:PORT]...\n"
+          "                   [--qap unix:PATH]... [--stdio] [--set KEY=VALUE]...\n"
+          "                   [--check-config] [--version] [--help]\n\n"
+          "A warm pool of hardened Rserve containers, served over MCP and QAP1.\n\n"
+          "  --config FILE     read settings from an INI file (KEY = VALUE lines)\n"
+          "  --http HOST:PORT  MCP Streamable HTTP listener (sets HTTP_LISTEN; \"\" turns it "
+          "off)\n"
+          "  --qap ADDR        QAP1 listener, repeatable (sets QAP_LISTEN)\n"
+          "  --stdio           serve one MCP client on stdin/stdout (sets STDIO)\n"
+          "  --set KEY=VALUE   any setting below\n"
+          "  --check-config    print the effective configuration and exit; non-zero if invalid\n\n"
+          "Settings, lowest precedence first: defaults, --config file, environment, command "
+          "line.\n\n",
+          out);
+    config_print_help(out);
+}
+
+static void cli_add(struct cli *cli, const char *key, const char *value)
+{
+    cli->sets = xrealloc(cli->sets, sizeof(*cli->sets) * (size_t)(cli->nsets + 1));
+    cli->sets[cli->nsets].key = xstrdup(key);
+    cli->sets[cli->nsets].value = xstrdup(value);
+    cli->nsets++;
+}
+
+static void cli_free(struct cli *cli)
+{
+    for (int i = 0; i < cli->nsets; i++) {
+        free(cli->sets[i].key);
+        free(cli->sets[i].value);
+    }
+    free(cli->sets);
+    buf_free(&cli->qap);
+}
+
+/* Returns -1 to go on, or an exit status. */
+static int parse_args(int argc, char **argv, struct cli *cli)
+{
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"http", required_argument, NULL, 'H'},
+        {"qap", required_argument, NULL, 'q'},
+        {"stdio", no_argument, NULL, 's'},
+        {"set", required_argument, NULL, 'S'},
+        {"check-config", no_argument, NULL, 'C'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    char *eq;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            cli->config_path = optarg;
+            break;
+        case 'H':
+            cli_add(cli, "HTTP_LISTEN", optarg);
+            break;
+        case 'q':
+            if (cli->qap.len)
+                buf_putc(&cli->qap, ',');
+            buf_puts(&cli->qap, optarg);
+            break;
+        case 's':
+            cli_add(cli, "STDIO", "true");
+            break;
+        case 'S':
+            eq = strchr(optarg, '=');
+            if (!eq || eq == optarg) {
+                fprintf(stderr, "omcp-rproxy: --set wants KEY=VALUE, got '%s'\n", optarg);
+                return 2;
+            }
+            *eq = '\0';
+            cli_add(cli, optarg, eq + 1);
+            break;
+        case 'C':
+            cli->check_config = true;
+            break;
+        case 'V':
+            printf("omcp-rproxy %s\n", OMCP_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "omcp-rproxy: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (cli->qap.len)
+        cli_add(cli, "QAP_LISTEN", cli->qap.data);
+    return -1;
+}
+
+static bool load_config(struct config *cfg, const struct cli *cli, struct config_errors *errs)
+{
+    config_init(cfg);
+    if (cli->config_path)
+        config_load_file(cfg, cli->config_path, errs);
+    config_load_env(cfg, errs);
+    for (int i = 0; i < cli->nsets; i++)
+        config_set(cfg, cli->sets[i].key, cli->sets[i].value, SRC_CLI, errs);
+    config_finish(cfg, errs);
+    return errs->count == 0;
+}
+
+static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    log_info("msg=\"stopping\" signal=%s", w->signum == SIGINT ? "SIGINT" : "SIGTERM");
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    if (!log_reopen())
+        log_error("msg=\"cannot reopen log file\" errno=%d", errno);
+    else
+        log_info("msg=\"log file reopened\"");
+}
+
+static void report_front_ends(const struct config *cfg)
+{
+    if (*cfg->http_listen)
+        log_warn("front_end=http listen=%s msg=\"not built yet; not listening\"",
+                 log_quote(cfg->http_listen));
+    for (int i = 0; i < cfg->qap_listen.count; i++)
+        log_warn("front_end=qap1 listen=%s msg=\"not built yet; not listening\"",
+                 log_quote(cfg->qap_listen.addrs[i]));
+    if (cfg->stdio)
+        log_warn("front_end=stdio msg=\"not built yet\"");
+}
+
+static void start_signals(struct daemon *d)
+{
+    signal(SIGPIPE, SIG_IGN);
+    ev_signal_init(&d->sigint_watcher, on_stop_signal, SIGINT);
+    ev_signal_init(&d->sigterm_watcher, on_stop_signal, SIGTERM);
+    ev_signal_init(&d->sighup_watcher, on_sighup, SIGHUP);
+    ev_signal_start(d->loop, &d->sigint_watcher);
+    ev_signal_start(d->loop, &d->sigterm_watcher);
+    ev_signal_start(d->loop, &d->sighup_watcher);
+}
+
+static int run(struct daemon *d)
+{
+    d->loop = ev_default_loop(EVFLAG_AUTO);
+    if (!d->loop) {
+        log_error("msg=\"cannot start the event loop\"");
+        return 1;
+    }
+    start_signals(d);
+    log_info("msg=\"starting\" version=%s pid=%d", OMCP_VERSION, (int)getpid());
+    config_log(&d->cfg);
+    report_front_ends(&d->cfg);
+
+    ev_run(d->loop, 0);
+
+    log_info("msg=\"stopped\" reason=signal");
+    ev_loop_destroy(d->loop);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct config_errors errs = {NULL, 0};
+    struct cli cli = {0};
+    struct daemon d = {0};
+    int status = parse_args(argc, argv, &cli);
+
+    if (status >= 0)
+        goto out;
+
+    if (!load_config(&d.cfg, &cli, &errs)) {
+        if (cli.check_config)
+            config_print(&d.cfg, stdout);
+        for (int i = 0; i < errs.count; i++)
+            fprintf(stderr, "omcp-rproxy: invalid configuration: %s\n", errs.lines[i]);
+        status = 2;
+        goto out;
+    }
+    if (cli.check_config) {
+        config_print(&d.cfg, stdout);
+        status = 0;
+        goto out;
+    }
+
+    log_min_level = (enum log_level)d.cfg.log_level;
+    if (!log_open(d.cfg.log_file)) {
+        fprintf(stderr, "omcp-rproxy: cannot open LOG_FILE %s: %s\n", d.cfg.log_file,
+                strerror(errno));
+        status = 1;
+        goto out;
+    }
+    status = run(&d);
+
+out:
+    config_free(&d.cfg);
+    config_errors_free(&errs);
+    cli_free(&cli);
+    log_close();
+    return status;
+}
