@@ -27,7 +27,8 @@ enum setting_type {
     T_LISTEN_LIST, /* comma-separated listen addresses */
 };
 
-#define SECRET 1u
+#define SECRET  1u /* masked when printed or logged */
+#define DERIVED 2u /* empty means: computed from other settings */
 
 struct setting {
     const char *name; /* the environment variable; file and --set keys match it in any case */
@@ -87,12 +88,12 @@ static const struct setting settings[] = {
      "largest file the file tools accept"},
     {"MAX_FRAME_BYTES", T_SIZE, OFF(max_frame_bytes), "1g", 4096, 64 * GIB, 0,
      "largest QAP1 frame accepted from a client or a backend"},
-    {"STATE_DIR", T_STRING, OFF(state_dir), "", 0, 0, 0,
+    {"STATE_DIR", T_STRING, OFF(state_dir), "", 0, 0, DERIVED,
      "state file, socket directories, workspaces (default /var/lib/omcp-rproxy as root, "
      "else $XDG_STATE_HOME/omcp-rproxy)"},
-    {"WORKSPACE_ROOT", T_STRING, OFF(workspace_root), "", 0, 0, 0,
+    {"WORKSPACE_ROOT", T_STRING, OFF(workspace_root), "", 0, 0, DERIVED,
      "where session workspaces live (default STATE_DIR/workspaces)"},
-    {"CDM_DIR", T_STRING, OFF(cdm_dir), "", 0, 0, 0,
+    {"CDM_DIR", T_STRING, OFF(cdm_dir), "", 0, 0, DERIVED,
      "where the SQLite CDMs live (default STATE_DIR/cdm)"},
     {"CDM_DEFAULT", T_STRING, OFF(cdm_default), "synthetic", 0, 0, 0,
      "the CDM a session gets when it names none"},
@@ -568,7 +569,11 @@ void config_log(const struct config *cfg)
 
 void config_print_help(FILE *out)
 {
-    for (size_t i = 0; i < NSETTINGS; i++)
-        fprintf(out, "  %-26s %-28s %s\n", settings[i].name,
-                settings[i].def[0] ? settings[i].def : "(derived)", settings[i].help);
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const char *def = settings[i].def;
+
+        if (!*def)
+            def = settings[i].flags & DERIVED ? "(derived)" : "(empty)";
+        fprintf(out, "  %-26s %-28s %s\n", settings[i].name, def, settings[i].help);
+    }
 }

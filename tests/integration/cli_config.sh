@@ -51,5 +51,11 @@ for _ in $(seq 50); do [ -s "$tmp/daemon.log" ] && break; sleep 0.1; done
 kill -TERM "$pid"; wait "$pid"
 grep -q 'log file reopened' "$tmp/daemon.log" || fail "SIGHUP did not reopen the log file"
 
+# The README's settings table documents every setting the daemon knows.
+readme=${OMCP_SOURCE_DIR:-$(dirname "$0")/../..}/README.md
+for key in $("$bin" --help | sed -n 's/^  \([A-Z][A-Z_]*\)  .*/\1/p'); do
+    grep -q "^| \`$key\` |" "$readme" || fail "README's settings table lacks $key"
+done
+
 if [ "$failures" -eq 0 ]; then echo "cli_config: all checks passed"; fi
 exit $((failures > 0))
