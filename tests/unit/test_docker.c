@@ -364,9 +364,12 @@ static void respond_events(int fd, const struct fake_request *req)
     for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
         size_t n = strlen(pieces[i]), half = n / 2;
 
-        /* Each chunk goes out in two writes, split inside its data. */
+        /* Each chunk goes out in four writes: split inside its size line
+         * (between \r and \n), inside its data, and before its trailer. */
         snprintf(size, sizeof(size), "%zx\r\n", n);
-        puts_fd(fd, size);
+        put(fd, size, strlen(size) - 1);
+        usleep(20000);
+        puts_fd(fd, "\n");
         put(fd, pieces[i], half);
         usleep(20000);
         put(fd, pieces[i] + half, n - half);
