@@ -1,4 +1,7 @@
 /* omcp-rproxy: command line, start-up and the event loop. */
+#include "mcp/backend.h"
+#include "mcp/stdio.h"
+#include "mcp/tools.h"
 #include "proxy/buf.h"
 #include "proxy/config.h"
 #include "proxy/log.h"
@@ -23,6 +26,9 @@ struct daemon {
     ev_signal sigint_watcher;
     ev_signal sigterm_watcher;
     ev_signal sighup_watcher;
+    struct mcp_limits mcp_limits;
+    struct mcp_stdio *stdio; /* the MCP client on stdin/stdout, with STDIO=true */
+    const char *stop_reason;
 };
 
 /* A setting given on the command line, applied after the file and the environment. */
@@ -175,8 +181,31 @@ static void report_front_ends(const struct config *cfg)
     for (int i = 0; i < cfg->qap_listen.count; i++)
         log_warn("front_end=qap1 listen=%s msg=\"not built yet; not listening\"",
                  log_quote(cfg->qap_listen.addrs[i]));
-    if (cfg->stdio)
-        log_warn("front_end=stdio msg=\"not built yet\"");
+}
+
+static void on_stdio_closed(struct mcp_stdio *io, const char *reason, void *arg)
+{
+    struct daemon *d = arg;
+
+    d->stop_reason = "stdio client gone";
+    ev_break(d->loop, EVBREAK_ALL);
+}
+
+/* Until the warm pool exists every session tool answers backend_unavailable;
+ * the protocol itself is served in full. */
+static bool start_stdio(struct daemon *d)
+{
+    struct mcp_conn_config cfg = {.limits = &d->mcp_limits,
+                                  .backend = mcp_backend_unavailable(),
+                                  .server_version = OMCP_VERSION};
+
+    mcp_limits_from_config(&d->mcp_limits, &d->cfg);
+    d->stdio = mcp_stdio_start(d->loop, STDIN_FILENO, STDOUT_FILENO, &cfg, on_stdio_closed, d);
+    if (!d->stdio) {
+        log_error("front_end=stdio msg=\"cannot serve stdin/stdout\" errno=%d", errno);
+        return false;
+    }
+    return true;
 }
 
 static void start_signals(struct daemon *d)
@@ -201,10 +230,16 @@ static int run(struct daemon *d)
     log_info("msg=\"starting\" version=%s pid=%d", OMCP_VERSION, (int)getpid());
     config_log(&d->cfg);
     report_front_ends(&d->cfg);
+    if (d->cfg.stdio && !start_stdio(d)) {
+        ev_loop_destroy(d->loop);
+        return 1;
+    }
 
+    d->stop_reason = "signal";
     ev_run(d->loop, 0);
 
-    log_info("msg=\"stopped\" reason=signal");
+    mcp_stdio_free(d->stdio);
+    log_info("msg=\"stopped\" reason=%s", log_quote(d->stop_reason));
     ev_loop_destroy(d->loop);
     return 0;
 }

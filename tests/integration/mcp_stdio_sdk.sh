@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The official MCP TypeScript SDK (and a raw peer) against `omcp-rproxy --stdio`:
+# lifecycle, version negotiation, tools/list, errors, framing. Installs the
+# client's pinned packages with `npm ci` when tests/node/node_modules is missing.
+set -uo pipefail
+bin=$1
+here=$(cd "$(dirname "$0")/../node" && pwd)
+
+command -v node >/dev/null || { echo "SKIP: node is not installed"; exit 77; }
+if [ ! -d "$here/node_modules/@modelcontextprotocol/sdk" ]; then
+    command -v npm >/dev/null || { echo "FAIL: node_modules missing and npm not installed"; exit 1; }
+    (cd "$here" && npm ci --no-audit --no-fund) || { echo "FAIL: npm ci"; exit 1; }
+fi
+cd "$here" && exec timeout 120 node stdio_protocol.mjs "$bin"

@@ -1,0 +1,10 @@
+# The MCP front end: unit tests of the JSON-RPC layer and of the MCP
+# conversation (with a fake backend inside the test), and the real-client
+# test with the official TypeScript SDK over stdio.
+omcp_unit_test(test_jsonrpc SOURCES unit/test_jsonrpc.c LIBS omcp_mcp)
+omcp_unit_test(test_mcp SOURCES unit/test_mcp.c LIBS omcp_mcp)
+
+omcp_integration_test(mcp_stdio_sdk ${CMAKE_SOURCE_DIR}/tests/integration/mcp_stdio_sdk.sh
+                      $<TARGET_FILE:omcp-rproxy>)
+omcp_integration_test(mcp_stdio_framing ${CMAKE_SOURCE_DIR}/tests/integration/mcp_stdio_framing.sh
+                      $<TARGET_FILE:omcp-rproxy>)
