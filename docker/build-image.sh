@@ -109,6 +109,10 @@ debootstrap_root() {
     local pkgs cache_opt=()
     pkgs=$(sed -e 's/#.*//' "$here/packages.txt" | xargs | tr ' ' ',')
     [ -n "$deb_cache" ] && cache_opt=(--cache-dir="$deb_cache")
+    # dpkg syncs every file it unpacks; a root that is thrown away on
+    # failure does not need that (a quarter of the time here).
+    mkdir -p "$work/root/etc/dpkg/dpkg.cfg.d"
+    echo force-unsafe-io >"$work/root/etc/dpkg/dpkg.cfg.d/omcp-build"
     # One pass: debootstrap resolves and installs the packages with the
     # base system (measured as fast as minbase plus apt-get in the chroot).
     debootstrap --variant=minbase "${cache_opt[@]}" --include="$pkgs" \
@@ -124,7 +128,8 @@ slim_root() {
         "$r"/usr/share/locale/* "$r"/usr/share/R/doc/* \
         "$r"/usr/lib/R/library/*/doc "$r"/usr/lib/R/library/*/html \
         "$r"/usr/lib/R/site-library/*/doc "$r"/usr/lib/R/site-library/*/html \
-        "$r"/usr/lib/R/site-library/Rserve/libs/Rserve.dbg
+        "$r"/usr/lib/R/site-library/Rserve/libs/Rserve.dbg \
+        "$r"/etc/dpkg/dpkg.cfg.d/omcp-build
     : >"$r/etc/resolv.conf"
     : >"$r/etc/hostname"
 }
@@ -137,6 +142,17 @@ build_image() {
     DOCKER_BUILDKIT=0 docker build --build-arg "BASE=$base_ref" \
         --build-arg "SANDBOX_UID=$SANDBOX_UID" --label "org.omcp.inputs=$image_hash" \
         -t "$hash_ref" -t "$image" "$here"
+}
+
+# Removes the hash tags of earlier builds of this script. Without --force,
+# so an image that a container still uses stays.
+prune_old() {
+    local ref
+    for ref in $( (docker image ls --format '{{.Repository}}:{{.Tag}}' "$repo" &&
+        docker image ls --format '{{.Repository}}:{{.Tag}}' "$repo-base") |
+        grep -E ':[0-9a-f]{16}$' | grep -vxF -e "$hash_ref" -e "$base_ref" || true); do
+        docker rmi "$ref" >/dev/null 2>&1 && say "removed the older $ref" || true
+    done
 }
 
 case ${SANDBOX_UID:-} in
@@ -184,5 +200,6 @@ else
 fi
 
 step "docker build $hash_ref" build_image
+prune_old
 size=$(docker image inspect -f '{{.Size}}' "$hash_ref")
 say "built $hash_ref (also $image), $((size / 1000000)) MB, in $(elapsed "$started")"
