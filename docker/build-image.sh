@@ -18,6 +18,7 @@ suite=bookworm
 image=${DOCKER_IMAGE:-omcp-r-sandbox:latest}
 deb_cache=${OMCP_DEB_CACHE-/var/cache/omcp-rproxy/debs}
 work=
+step_pid=
 started=${EPOCHREALTIME/./}
 
 say() { echo "build-image: $*"; }
@@ -33,13 +34,18 @@ elapsed() {
 }
 
 # Runs "$@" as one timed step, its output kept in the work directory and
-# shown only when it fails.
+# shown only when it fails. The step runs in the background so that a
+# signal reaches the trap at once instead of after the step.
 step() {
-    local name=$1 t0=${EPOCHREALTIME/./} log
+    local name=$1 t0=${EPOCHREALTIME/./} log rc=0
     shift
     log=$work/step-$(echo "$name" | tr -c 'a-z0-9\n' '-').log
     say "$name ..."
-    if ! "$@" >"$log" 2>&1; then
+    "$@" >"$log" 2>&1 &
+    step_pid=$!
+    wait "$step_pid" || rc=$?
+    step_pid=
+    if [ "$rc" -ne 0 ]; then
         echo "build-image: $name failed after $(elapsed "$t0"); last lines of its output:" >&2
         tail -n 30 "$log" >&2
         exit 1
@@ -47,11 +53,20 @@ step() {
     say "$name done in $(elapsed "$t0")"
 }
 
+# Stops an interrupted step and what it started (debootstrap runs dpkg and
+# maintainer scripts in the root), then removes the work directory.
 cleanup() {
+    local m pid
+    if [ -n "$step_pid" ]; then
+        for pid in $(pgrep -f -- "$work/" || true) "$step_pid"; do
+            kill -TERM "$pid" 2>/dev/null || true
+        done
+        wait "$step_pid" 2>/dev/null || true
+        sleep 1
+    fi
     [ -n "$work" ] && [ -d "$work" ] || return 0
     # debootstrap mounts /proc and /sys in the root while it configures;
     # an interrupted run can leave them behind.
-    local m
     for m in $(findmnt -rn -o TARGET | grep -F "$work/" | sort -r || true); do
         umount -l "$m" 2>/dev/null || true
     done
@@ -161,7 +176,10 @@ case ${SANDBOX_UID:-} in
 esac
 [ "$SANDBOX_UID" -gt 0 ] || die 2 "SANDBOX_UID must not be 0 (root)"
 
-bash "$here/ensure-dockerd.sh"
+if ! bash "$here/ensure-dockerd.sh"; then
+    [ "$(id -u)" -eq 0 ] || die 3 "no Docker engine for this user; run as root: sudo $0"
+    exit 1
+fi
 
 repo=$(image_repo "$image")
 image_files=(Dockerfile .dockerignore packages.txt build-image.sh)
