@@ -160,8 +160,7 @@ static bool cdmdb_keys(sqlite3 *db, bool strict)
 bool cdmdb_finish(struct cdmdb *cdm, bool strict_keys)
 {
     bool ok = cdmdb_exec(cdm->db, "COMMIT") && cdmdb_keys(cdm->db, strict_keys) &&
-              cdmdb_exec(cdm->db, cdm_sql_indexes) &&
-              cdmdb_exec(cdm->db, "ANALYZE") &&
+              cdmdb_exec(cdm->db, cdm_sql_indexes) && cdmdb_exec(cdm->db, "ANALYZE") &&
               cdmdb_exec(cdm->db, "PRAGMA journal_mode=DELETE");
 
     if (sqlite3_close(cdm->db) != SQLITE_OK)
