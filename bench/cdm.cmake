@@ -13,7 +13,7 @@ foreach(sql ${OMCP_CDM_SQL})
 endforeach()
 file(CONFIGURE OUTPUT ${OMCP_CDM_SQL_C} CONTENT "${cdm_sql_text}")
 
-add_library(omcp_cdm STATIC cdmdb.c ${OMCP_CDM_SQL_C})
+add_library(omcp_cdm STATIC cdmdb.c cdmcsv.c ${OMCP_CDM_SQL_C})
 target_link_libraries(omcp_cdm PUBLIC omcp_base PkgConfig::SQLITE)
 
 add_executable(omcp-cdmgen cdmgen.c)

@@ -6,3 +6,5 @@ if(Python3_FOUND)
                           ${CMAKE_SOURCE_DIR}/tests/integration/cdm_generated.py
                           $<TARGET_FILE:omcp-cdmgen>)
 endif()
+
+omcp_unit_test(test_cdmcsv SOURCES unit/test_cdmcsv.c LIBS omcp_cdm)
