@@ -584,9 +584,13 @@ struct backend_call *docker_check_version(struct docker *d, backend_done_fn done
 struct backend_call *docker_create(struct docker *d, const struct backend_spec *spec,
                                    backend_done_fn done, void *arg, const char **err)
 {
-    json_t *body = docker_create_body(spec, err);
+    const char *refusal = NULL;
+    json_t *body = docker_create_body(spec, &refusal);
     struct buf path = BUF_INIT;
     struct backend_call *c;
+
+    if (err)
+        *err = refusal;
 
     if (!body)
         return NULL;

@@ -1,0 +1,1449 @@
+/* The warm pool: slot life cycle (create, start, connect, warm, lease,
+ * recycle or retire), acquire and release, and the sweeps of one repeating
+ * timer. Slots are freed only from the loop's check watcher, never inside a
+ * callback of their own. */
+#include "pool/pool.h"
+
+#include "pool/slotdir.h"
+#include "proxy/buf.h"
+#include "proxy/log.h"
+#include "proxy/mem.h"
+#include "rserve/sexp.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define POOL_SWEEP_INTERVAL 0.25
+#define POOL_BACKOFF_MIN    0.5
+#define POOL_BACKOFF_MAX    8.0
+#define POOL_CDM_NAME_MAX   64
+#define POOL_SOCKET_NAME    "rserve.sock"
+
+struct slot_list {
+    struct slot *head, *tail;
+};
+
+struct pool_waiter {
+    struct pool_waiter *prev, *next;
+    struct slot *slot; /* set while that slot opens this waiter's CDM */
+    pool_grant_fn done;
+    void *arg;
+    char *owner;
+    char *cdm;
+    double idle_timeout;
+    pool_lost_fn lost;
+    void *lost_arg;
+    double since;    /* ev_time() at pool_acquire */
+    double deadline; /* ev_now() based */
+};
+
+enum eval_phase {
+    EVAL_NONE,
+    EVAL_RUNNING,
+    EVAL_INTERRUPTED, /* SIGINT sent; the grace period runs */
+};
+
+struct slot {
+    struct pool *pool;
+    struct slot *prev, *next; /* on pool->lists[state], or on the reap list */
+    enum slot_state state;
+    unsigned id;
+    char name[48];   /* container name and directory name */
+    char *container; /* the engine's id once created */
+    char *sock_dir;
+    char *sock_path;
+    char *workspace;
+    int watch; /* inotify watch on sock_dir, or -1 */
+    struct rconn conn;
+    bool conn_open;            /* conn initialised and not closed yet */
+    struct backend_call *call; /* the engine call in flight, if any */
+    double created_at;
+    double connected_at;
+    double ready_at;
+    double deadline; /* warm by then, or retired */
+    long long r_pid; /* the session's R process, in the container */
+    char cdm[POOL_CDM_NAME_MAX];
+
+    char *owner; /* while leased */
+    double last_used;
+    double idle_timeout;
+    pool_lost_fn lost;
+    void *lost_arg;
+    struct pool_waiter *grant_to; /* served once its CDM is open */
+
+    enum eval_phase eval_phase;
+    pool_eval_fn eval_done;
+    void *eval_arg;
+    double eval_started;
+    ev_timer eval_timer;
+    struct backend_call *interrupt_call;
+};
+
+struct pool {
+    struct ev_loop *loop;
+    struct pool_config cfg;
+    char instance[17];
+    struct slot_list lists[SLOT_NSTATES];
+    struct slot_list reap;
+    struct pool_waiter *waiters_head, *waiters_tail;
+    ev_timer sweep;
+    ev_check check;
+    ev_io inotify_io;
+    int inotify_fd;
+    char **cdms; /* NULL-terminated */
+    const char *warm_cdm;
+    unsigned next_id;
+    bool started;
+    bool cleaned; /* leftovers of an earlier run are gone */
+    struct backend_call *cleanup_call;
+    unsigned cleanup_removes;
+    bool stopping;
+    double stop_deadline;
+    void (*stop_done)(struct pool *p, void *arg);
+    void *stop_arg;
+    double hold_until; /* no new container before then (backoff) */
+    double backoff;
+    struct pool_stats stats;
+};
+
+static const char *const state_names[SLOT_NSTATES] = {
+    "creating", "starting", "warming", "idle", "leased", "recycling", "retiring",
+};
+
+const char *slot_state_name(enum slot_state st)
+{
+    return (unsigned)st < SLOT_NSTATES ? state_names[st] : "?";
+}
+
+static void pool_kick(struct pool *p);
+static void slot_retire(struct slot *s, const char *reason);
+static void slot_connect(struct slot *s);
+static void slot_became_ready(struct slot *s);
+static void slot_reap(struct slot *s);
+static void on_removed(const struct backend_result *res, void *arg);
+
+/* ---- lists and state ---- */
+
+static void list_remove(struct slot_list *l, struct slot *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        l->head = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    else
+        l->tail = s->prev;
+    s->prev = s->next = NULL;
+}
+
+static void list_append(struct slot_list *l, struct slot *s)
+{
+    s->prev = l->tail;
+    s->next = NULL;
+    if (l->tail)
+        l->tail->next = s;
+    else
+        l->head = s;
+    l->tail = s;
+}
+
+/* The one place a slot changes state. */
+static void slot_set_state(struct slot *s, enum slot_state st, const char *reason)
+{
+    struct pool *p = s->pool;
+
+    log_info("slot=%u container=%.12s msg=\"state\" old=%s new=%s reason=%s", s->id,
+             s->container ? s->container : "-", slot_state_name(s->state), slot_state_name(st),
+             log_quote(reason));
+    list_remove(&p->lists[s->state], s);
+    p->stats.slots[s->state]--;
+    s->state = st;
+    list_append(&p->lists[st], s);
+    p->stats.slots[st]++;
+    pool_kick(p);
+}
+
+static unsigned pool_total(const struct pool *p)
+{
+    unsigned n = 0;
+
+    for (int i = 0; i < SLOT_NSTATES; i++)
+        n += p->stats.slots[i];
+    return n;
+}
+
+static unsigned pool_starting(const struct pool *p)
+{
+    return p->stats.slots[SLOT_CREATING] + p->stats.slots[SLOT_STARTING] +
+           p->stats.slots[SLOT_WARMING];
+}
+
+/* ---- waiters ---- */
+
+static void waiter_unlink(struct pool *p, struct pool_waiter *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        p->waiters_head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        p->waiters_tail = w->prev;
+    w->prev = w->next = NULL;
+    p->stats.waiters--;
+}
+
+static void waiter_free(struct pool_waiter *w)
+{
+    free(w->owner);
+    free(w->cdm);
+    free(w);
+}
+
+/* Answers a waiter that is on no list any more, and frees it. */
+static void waiter_answer(struct pool *p, struct pool_waiter *w, struct pool_grant *g)
+{
+    g->wait_seconds = ev_time() - w->since;
+    if (g->slot)
+        hist_record(&p->stats.acquire, g->wait_seconds);
+    else
+        p->stats.acquire_failed++;
+    w->done(g, w->arg);
+    waiter_free(w);
+}
+
+static void waiter_fail(struct pool *p, struct pool_waiter *w, const char *code, bool retryable,
+                        const char *message)
+{
+    struct pool_grant g = {.error = code, .message = message, .retryable = retryable};
+
+    log_info("msg=\"acquire failed\" owner=%s error=%s reason=%s", log_quote(w->owner), code,
+             log_quote(message));
+    waiter_answer(p, w, &g);
+}
+
+static void waiters_fail_all(struct pool *p, const char *code, bool retryable, const char *message)
+{
+    struct pool_waiter *w;
+
+    while ((w = p->waiters_head) != NULL) {
+        waiter_unlink(p, w);
+        waiter_fail(p, w, code, retryable, message);
+    }
+}
+
+/* ---- leases ---- */
+
+static void lease_grant(struct slot *s, struct pool_waiter *w, bool cdm_opened)
+{
+    struct pool *p = s->pool;
+    struct pool_grant g = {.slot = s, .cdm_opened = cdm_opened};
+
+    s->owner = xstrdup(w->owner);
+    s->idle_timeout = w->idle_timeout > 0 ? w->idle_timeout : p->cfg.idle_timeout;
+    s->last_used = ev_now(p->loop);
+    s->lost = w->lost;
+    s->lost_arg = w->lost_arg;
+    p->stats.leases++;
+    if (s->state != SLOT_LEASED)
+        slot_set_state(s, SLOT_LEASED, "acquired");
+    log_info("slot=%u msg=\"leased\" owner=%s cdm=%s", s->id, log_quote(s->owner),
+             log_quote(s->cdm));
+    waiter_answer(p, w, &g);
+}
+
+static void quote_r_string(struct buf *b, const char *s)
+{
+    buf_putc(b, '"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            buf_putc(b, '\\');
+        buf_putc(b, *s);
+    }
+    buf_putc(b, '"');
+}
+
+static void on_cdm_opened(struct rconn *c, void *ctx, const struct rconn_reply *reply)
+{
+    struct slot *s = ctx;
+    struct pool_waiter *w = s->grant_to;
+
+    s->grant_to = NULL;
+    if (w)
+        w->slot = NULL;
+    if (reply->outcome != RCONN_REPLY_OK) {
+        if (w)
+            waiter_fail(s->pool, w, "backend_unavailable", true,
+                        "the sandbox could not open the requested CDM");
+        slot_retire(s, "opening a CDM at acquire failed");
+        return;
+    }
+    if (!w) { /* the waiter gave up meanwhile */
+        slot_retire(s, "acquire cancelled while its CDM opened");
+        return;
+    }
+    lease_grant(s, w, true);
+}
+
+/* Hands s to w: at once when its CDM is open, else after opening it.
+ * Returns w while that runs, NULL once w has been answered. */
+static struct pool_waiter *lease_offer(struct slot *s, struct pool_waiter *w)
+{
+    struct buf src = BUF_INIT;
+
+    if (strcmp(s->cdm, w->cdm) == 0) {
+        lease_grant(s, w, false);
+        return NULL;
+    }
+    slot_set_state(s, SLOT_LEASED, "opening the requested CDM");
+    s->grant_to = w;
+    w->slot = s;
+    snprintf(s->cdm, sizeof(s->cdm), "%s", w->cdm);
+    buf_puts(&src, "omcp_open_cdm(");
+    quote_r_string(&src, w->cdm);
+    buf_putc(&src, ')');
+    rconn_eval(&s->conn, src.data, on_cdm_opened, s);
+    buf_free(&src);
+    return w;
+}
+
+/* An idle slot for cdm: one with it open already, else the oldest. */
+static struct slot *idle_slot_for(struct pool *p, const char *cdm)
+{
+    for (struct slot *s = p->lists[SLOT_IDLE].head; s; s = s->next) {
+        if (strcmp(s->cdm, cdm) == 0)
+            return s;
+    }
+    return p->lists[SLOT_IDLE].head;
+}
+
+static bool pool_has_cdm(const struct pool *p, const char *name)
+{
+    for (char **c = p->cdms; *c; c++) {
+        if (strcmp(*c, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+static struct pool_waiter *waiter_new(struct pool *p, const struct pool_acquire_args *args,
+                                      pool_grant_fn done, void *arg)
+{
+    struct pool_waiter *w = xcalloc(1, sizeof(*w));
+
+    w->done = done;
+    w->arg = arg;
+    w->owner = xstrdup(args->owner ? args->owner : "-");
+    w->cdm = xstrdup(args->cdm && *args->cdm ? args->cdm : p->warm_cdm);
+    w->idle_timeout = args->idle_timeout;
+    w->lost = args->lost;
+    w->lost_arg = args->lost_arg;
+    w->since = ev_time();
+    w->deadline = ev_now(p->loop) + p->cfg.acquire_timeout;
+    return w;
+}
+
+struct pool_waiter *pool_acquire(struct pool *p, const struct pool_acquire_args *args,
+                                 pool_grant_fn done, void *arg)
+{
+    struct pool_waiter *w = waiter_new(p, args, done, arg);
+    struct slot *s;
+
+    if (p->stopping) {
+        waiter_fail(p, w, "pool_stopping", true, "the daemon is shutting down");
+        return NULL;
+    }
+    if (*w->cdm && !pool_has_cdm(p, w->cdm)) {
+        waiter_fail(p, w, "cdm_not_found", false, "no CDM of that name is configured");
+        return NULL;
+    }
+    if ((s = idle_slot_for(p, w->cdm)) != NULL)
+        return lease_offer(s, w);
+    if (p->stats.slots[SLOT_LEASED] >= p->cfg.max_slots) {
+        waiter_fail(p, w, "max_sessions_reached", true,
+                    "every sandbox is leased; close a session or try again later");
+        return NULL;
+    }
+    if (!p->stats.engine_up && pool_starting(p) == 0) {
+        waiter_fail(p, w, "backend_unavailable", true,
+                    "the container engine does not answer and no sandbox is idle");
+        return NULL;
+    }
+    w->prev = p->waiters_tail;
+    if (p->waiters_tail)
+        p->waiters_tail->next = w;
+    else
+        p->waiters_head = w;
+    p->waiters_tail = w;
+    p->stats.waiters++;
+    pool_kick(p);
+    return w;
+}
+
+void pool_acquire_cancel(struct pool *p, struct pool_waiter *w)
+{
+    if (w->slot) { /* its slot is opening a CDM: the slot retires when that ends */
+        w->slot->grant_to = NULL;
+        waiter_free(w);
+        return;
+    }
+    waiter_unlink(p, w);
+    waiter_free(w);
+}
+
+static void lease_clear(struct slot *s)
+{
+    free(s->owner);
+    s->owner = NULL;
+    s->lost = NULL;
+    s->lost_arg = NULL;
+}
+
+/* The lease ends without its owner asking; the owner hears of it last. */
+static void slot_lose(struct slot *s, const char *code, const char *reason)
+{
+    pool_lost_fn lost = s->state == SLOT_LEASED ? s->lost : NULL;
+    void *arg = s->lost_arg;
+
+    if (s->state == SLOT_LEASED) {
+        s->pool->stats.lost++;
+        log_warn("slot=%u msg=\"lease lost\" owner=%s code=%s reason=%s", s->id,
+                 log_quote(s->owner), code, log_quote(reason));
+    }
+    lease_clear(s);
+    slot_retire(s, reason);
+    if (lost)
+        lost(s, code, reason, arg);
+}
+
+static void on_recycle_exec(const struct backend_result *res, void *arg)
+{
+    struct slot *s = arg;
+
+    s->call = NULL;
+    if (res->error != BACKEND_OK) {
+        slot_retire(s, res->message ? res->message : backend_error_name(res->error));
+        return;
+    }
+    if (!slotdir_empty(s->workspace)) {
+        slot_retire(s, "cannot wipe the workspace");
+        return;
+    }
+    s->pool->stats.recycled++;
+    s->deadline = ev_now(s->pool->loop) + s->pool->cfg.start_timeout;
+    slot_connect(s);
+}
+
+/* Process recycling: every process but PID 1 killed, /tmp and the
+ * workspace wiped, then a fresh connection (a new fork of the parent). R's
+ * temporary directory of the parent is kept, emptied. */
+static void slot_recycle(struct slot *s, const char *reason)
+{
+    static const char *const argv[] = {
+        "sh",
+        "-c",
+        "kill -KILL -1 2>/dev/null; "
+        "find /tmp -mindepth 1 -maxdepth 1 ! -name 'Rtmp*' -exec rm -rf {} + ; "
+        "find /tmp -mindepth 2 -path '/tmp/Rtmp*' -delete; exit 0",
+        NULL,
+    };
+    struct backend *b = s->pool->cfg.backend;
+
+    slot_set_state(s, SLOT_RECYCLING, reason);
+    if (s->conn_open)
+        rconn_close(&s->conn, "recycling");
+    s->call = b->ops->exec(b, s->container, argv, on_recycle_exec, s);
+    if (!s->call)
+        slot_retire(s, "cannot send the recycling command");
+}
+
+void pool_release(struct slot *s, const char *reason)
+{
+    if (s->state != SLOT_LEASED)
+        return;
+    log_info("slot=%u msg=\"released\" owner=%s reason=%s", s->id, log_quote(s->owner),
+             log_quote(reason));
+    lease_clear(s);
+    if (s->eval_phase != EVAL_NONE || s->grant_to || s->pool->cfg.recycle == RECYCLE_CONTAINER ||
+        s->pool->stopping)
+        slot_retire(s, reason);
+    else
+        slot_recycle(s, reason);
+}
+
+void pool_touch(struct slot *s)
+{
+    s->last_used = ev_now(s->pool->loop);
+}
+
+/* ---- evaluation ---- */
+
+static void on_eval_reply(struct rconn *c, void *ctx, const struct rconn_reply *reply)
+{
+    struct slot *s = ctx;
+    struct pool_eval_result res = {.reply = reply};
+    pool_eval_fn done = s->eval_done;
+
+    ev_timer_stop(s->pool->loop, &s->eval_timer);
+    res.interrupted = s->eval_phase == EVAL_INTERRUPTED;
+    res.lost = reply->outcome == RCONN_REPLY_FAILED;
+    res.seconds = ev_time() - s->eval_started;
+    s->eval_phase = EVAL_NONE;
+    s->eval_done = NULL;
+    s->last_used = ev_now(s->pool->loop);
+    hist_record(&s->pool->stats.eval, res.seconds);
+    done(s, &res, s->eval_arg);
+}
+
+static void on_interrupt_sent(const struct backend_result *res, void *arg)
+{
+    struct slot *s = arg;
+
+    s->interrupt_call = NULL;
+    if (res->error != BACKEND_OK || res->exit_code != 0)
+        log_warn("slot=%u msg=\"interrupt not delivered\" error=%s exit=%d", s->id,
+                 backend_error_name(res->error), res->exit_code);
+}
+
+void pool_interrupt(struct slot *s)
+{
+    struct pool *p = s->pool;
+    struct backend *b = p->cfg.backend;
+    char cmd[64];
+    const char *argv[] = {"sh", "-c", cmd, NULL};
+
+    if (s->eval_phase != EVAL_RUNNING)
+        return;
+    s->eval_phase = EVAL_INTERRUPTED;
+    p->stats.interrupts++;
+    log_info("slot=%u msg=\"interrupting R\" pid=%lld", s->id, s->r_pid);
+    snprintf(cmd, sizeof(cmd), "kill -INT %lld", s->r_pid);
+    if (!s->interrupt_call)
+        s->interrupt_call = b->ops->exec(b, s->container, argv, on_interrupt_sent, s);
+    ev_timer_stop(p->loop, &s->eval_timer);
+    ev_timer_set(&s->eval_timer, p->cfg.interrupt_grace, 0.);
+    ev_timer_start(p->loop, &s->eval_timer);
+}
+
+static void on_eval_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct slot *s = w->data;
+
+    if (s->eval_phase == EVAL_RUNNING) {
+        pool_interrupt(s);
+        return;
+    }
+    slot_lose(s, "session_lost", "R did not stop within the interrupt grace; container killed");
+}
+
+void pool_eval(struct slot *s, const char *source, double timeout, pool_eval_fn done, void *arg)
+{
+    struct pool *p = s->pool;
+
+    if (s->state != SLOT_LEASED || s->eval_phase != EVAL_NONE)
+        panic("pool_eval on slot %u in state %s, phase %d", s->id, slot_state_name(s->state),
+              (int)s->eval_phase);
+    s->eval_phase = EVAL_RUNNING;
+    s->eval_done = done;
+    s->eval_arg = arg;
+    s->eval_started = ev_time();
+    s->last_used = ev_now(p->loop);
+    if (timeout > 0) {
+        ev_timer_set(&s->eval_timer, timeout, 0.);
+        ev_timer_start(p->loop, &s->eval_timer);
+    }
+    rconn_eval(&s->conn, source, on_eval_reply, s);
+}
+
+/* ---- accessors ---- */
+
+struct rconn *pool_slot_rconn(struct slot *s)
+{
+    return &s->conn;
+}
+
+unsigned pool_slot_id(const struct slot *s)
+{
+    return s->id;
+}
+
+const char *pool_slot_name(const struct slot *s)
+{
+    return s->name;
+}
+
+const char *pool_slot_container(const struct slot *s)
+{
+    return s->container;
+}
+
+const char *pool_slot_workspace(const struct slot *s)
+{
+    return s->workspace;
+}
+
+const char *pool_slot_cdm(const struct slot *s)
+{
+    return s->cdm;
+}
+
+long long pool_slot_r_pid(const struct slot *s)
+{
+    return s->r_pid;
+}
+
+const struct pool_stats *pool_stats(const struct pool *p)
+{
+    return &p->stats;
+}
+
+bool pool_ready(const struct pool *p)
+{
+    return p->stats.slots[SLOT_IDLE] >= p->cfg.min_idle;
+}
+
+const char *const *pool_cdms(const struct pool *p)
+{
+    return (const char *const *)p->cdms;
+}
+
+/* ---- warm-up ---- */
+
+static bool warm_pid(const struct rconn_reply *reply, long long *pid)
+{
+    struct sexp_arena arena;
+    struct sexp *x = NULL;
+    bool ok;
+
+    sexp_arena_init(&arena);
+    ok = sexp_decode_param(reply->payload, reply->len, &arena, NULL, &x) == QAP_OK &&
+         x->kind == SEXP_INT && x->n == 1;
+    if (ok)
+        *pid = sexp_int_at(x, 0);
+    sexp_arena_free(&arena);
+    return ok && *pid > 1;
+}
+
+static void on_warm(struct rconn *c, void *ctx, const struct rconn_reply *reply)
+{
+    struct slot *s = ctx;
+    struct pool *p = s->pool;
+    double now = ev_now(p->loop);
+
+    if (reply->outcome == RCONN_REPLY_FAILED)
+        return; /* the closed callback retires the slot */
+    if (reply->outcome != RCONN_REPLY_OK || !warm_pid(reply, &s->r_pid)) {
+        slot_retire(s, reply->outcome == RCONN_REPLY_OK ? "warm-up returned no pid"
+                                                        : qap_err_message(reply->status));
+        return;
+    }
+    snprintf(s->cdm, sizeof(s->cdm), "%s", p->warm_cdm);
+    hist_record(&p->stats.warmup, now - s->connected_at);
+    if (!s->ready_at) {
+        s->ready_at = now;
+        hist_record(&p->stats.start, now - s->created_at);
+    }
+    p->backoff = 0;
+    log_info("slot=%u msg=\"warm\" r_pid=%lld cdm=%s warmup_ms=%.1f", s->id, s->r_pid,
+             log_quote(s->cdm), (now - s->connected_at) * 1e3);
+    slot_became_ready(s);
+}
+
+static void on_conn_ready(struct rconn *c)
+{
+    struct slot *s = c->owner;
+    struct buf src = BUF_INIT;
+
+    s->connected_at = ev_now(s->pool->loop);
+    slot_set_state(s, SLOT_WARMING, "rserve answered");
+    buf_puts(&src, "omcp_warmup(cdm = ");
+    quote_r_string(&src, s->pool->warm_cdm);
+    buf_putc(&src, ')');
+    rconn_eval(c, src.data, on_warm, s);
+    buf_free(&src);
+}
+
+static void on_conn_closed(struct rconn *c, const char *reason)
+{
+    struct slot *s = c->owner;
+    char why[160];
+
+    s->conn_open = false;
+    if (s->state == SLOT_RETIRING || s->state == SLOT_RECYCLING)
+        return;
+    if (s->state == SLOT_STARTING) {
+        /* Rserve binds its socket a moment before it listens: the sweep
+         * connects again until the start deadline. */
+        log_debug("slot=%u msg=\"rserve not answering yet\" reason=%s", s->id, log_quote(reason));
+        return;
+    }
+    snprintf(why, sizeof(why), "rserve connection closed: %s", reason);
+    slot_lose(s, "session_lost", why);
+}
+
+static const struct rconn_callbacks slot_conn_callbacks = {
+    .ready = on_conn_ready,
+    .closed = on_conn_closed,
+};
+
+static void slot_connect(struct slot *s)
+{
+    struct rconn_config rc = {
+        .max_frame = s->pool->cfg.max_frame,
+        .connect_timeout = 10,
+    };
+
+    rconn_init(&s->conn, s->pool->loop, &rc, &slot_conn_callbacks, s);
+    s->conn.id = s->id;
+    s->conn_open = true;
+    rconn_connect_unix(&s->conn, s->sock_path);
+}
+
+/* Gives the ready slot to the first waiter, or makes it idle. */
+static void slot_became_ready(struct slot *s)
+{
+    struct pool *p = s->pool;
+    struct pool_waiter *w = p->waiters_head;
+
+    if (!w || p->stopping) {
+        slot_set_state(s, SLOT_IDLE, "warm");
+        return;
+    }
+    waiter_unlink(p, w);
+    lease_offer(s, w);
+}
+
+/* ---- container start ---- */
+
+/* The socket exists: lock its directory against the sandbox, then connect. */
+static void slot_socket_appeared(struct slot *s)
+{
+    struct stat st;
+
+    if (lstat(s->sock_path, &st) != 0)
+        return; /* not yet */
+    if (!S_ISSOCK(st.st_mode)) {
+        slot_retire(s, "the socket path is not a socket");
+        return;
+    }
+    if (s->watch >= 0) {
+        inotify_rm_watch(s->pool->inotify_fd, s->watch);
+        s->watch = -1;
+    }
+    if (chown(s->sock_dir, 0, 0) != 0 && geteuid() == 0) {
+        slot_retire(s, "cannot lock the socket directory");
+        return;
+    }
+    chmod(s->sock_dir, 0755);
+    slot_connect(s);
+}
+
+static void engine_answered(struct pool *p, const struct backend_result *res)
+{
+    bool up = res->error != BACKEND_ENGINE_UNREACHABLE && res->error != BACKEND_TIMEOUT;
+
+    if (up != p->stats.engine_up)
+        log_warn("msg=\"container engine %s\" reason=%s", up ? "answers" : "unreachable",
+                 log_quote(res->message ? res->message : backend_error_name(res->error)));
+    p->stats.engine_up = up;
+    if (!up && pool_starting(p) <= 1 && !p->lists[SLOT_IDLE].head)
+        waiters_fail_all(p, "backend_unavailable", true,
+                         "the container engine does not answer and no sandbox is idle");
+}
+
+static void start_failed(struct slot *s, const struct backend_result *res, const char *step)
+{
+    struct pool *p = s->pool;
+    char why[300];
+
+    engine_answered(p, res);
+    p->stats.start_failed++;
+    p->backoff = p->backoff ? p->backoff * 2 : POOL_BACKOFF_MIN;
+    if (p->backoff > POOL_BACKOFF_MAX)
+        p->backoff = POOL_BACKOFF_MAX;
+    p->hold_until = ev_now(p->loop) + p->backoff;
+    snprintf(why, sizeof(why), "%s failed: %s", step,
+             res->message ? res->message : backend_error_name(res->error));
+    slot_retire(s, why);
+}
+
+static void on_started(const struct backend_result *res, void *arg)
+{
+    struct slot *s = arg;
+
+    s->call = NULL;
+    if (res->error != BACKEND_OK) {
+        start_failed(s, res, "container start");
+        return;
+    }
+    engine_answered(s->pool, res);
+    slot_set_state(s, SLOT_STARTING, "container started");
+    slot_socket_appeared(s);
+}
+
+static void on_created(const struct backend_result *res, void *arg)
+{
+    struct slot *s = arg;
+    struct backend *b = s->pool->cfg.backend;
+
+    s->call = NULL;
+    if (s->state == SLOT_RETIRING) { /* retired while the create was in flight */
+        if (res->error == BACKEND_OK) {
+            s->container = xstrdup(res->id);
+            s->call = b->ops->remove(b, s->container, on_removed, s);
+        }
+        if (!s->call)
+            slot_reap(s);
+        return;
+    }
+    if (res->error != BACKEND_OK) {
+        start_failed(s, res, "container create");
+        return;
+    }
+    engine_answered(s->pool, res);
+    s->container = xstrdup(res->id);
+    s->call = b->ops->start(b, s->container, on_started, s);
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+    struct buf b = BUF_INIT;
+
+    buf_printf(&b, "%s/%s", dir, name);
+    return buf_steal(&b, NULL);
+}
+
+static bool slot_make_dirs(struct slot *s)
+{
+    struct pool *p = s->pool;
+
+    s->sock_dir = path_join(p->cfg.run_dir, s->name);
+    s->sock_path = path_join(s->sock_dir, POOL_SOCKET_NAME);
+    s->workspace = path_join(p->cfg.workspace_root, s->name);
+    if (!slotdir_make(s->sock_dir, p->cfg.uid, 0700) ||
+        !slotdir_make(s->workspace, p->cfg.uid, 0700)) {
+        log_error("slot=%u msg=\"cannot create the slot's directories\" dir=%s errno=%d", s->id,
+                  log_quote(s->sock_dir), errno);
+        return false;
+    }
+    s->watch = inotify_add_watch(p->inotify_fd, s->sock_dir, IN_CREATE | IN_MOVED_TO);
+    return true;
+}
+
+/* The mounts of a slot: socket directory, workspace, every CDM read-only. */
+static struct backend_mount *slot_mounts(struct slot *s, size_t *n, char ***paths)
+{
+    struct pool *p = s->pool;
+    size_t k = 0, ncdm = 0;
+    struct backend_mount *m;
+
+    while (p->cdms[ncdm])
+        ncdm++;
+    m = xcalloc(2 + ncdm, sizeof(*m));
+    *paths = xcalloc(2 * ncdm + 1, sizeof(char *));
+    m[k++] = (struct backend_mount){s->sock_dir, "/run/rserve", false};
+    m[k++] = (struct backend_mount){s->workspace, "/sandbox", false};
+    for (size_t i = 0; i < ncdm; i++) {
+        struct buf b = BUF_INIT;
+
+        buf_printf(&b, "%s.sqlite", p->cdms[i]);
+        (*paths)[2 * i] = path_join(p->cfg.cdm_dir, b.data);
+        (*paths)[2 * i + 1] = path_join("/cdm", b.data);
+        m[k++] = (struct backend_mount){(*paths)[2 * i], (*paths)[2 * i + 1], true};
+        buf_free(&b);
+    }
+    *n = k;
+    return m;
+}
+
+static void slot_send_create(struct slot *s)
+{
+    struct pool *p = s->pool;
+    struct backend *b = p->cfg.backend;
+    struct backend_spec spec = {
+        .name = s->name,
+        .image = p->cfg.image,
+        .uid = p->cfg.uid,
+        .gid = p->cfg.uid,
+        .memory_bytes = p->cfg.memory_bytes,
+        .cpu_quota_us = (int64_t)(p->cfg.cpus * 100000),
+        .cpu_period_us = 100000,
+        .pids_limit = p->cfg.pids_limit,
+        .tmp_size_bytes = p->cfg.tmp_size_bytes,
+        .pool_label = p->cfg.pool_label,
+        .instance_label = p->instance,
+    };
+    char **paths;
+    const char *err = NULL;
+
+    spec.mounts = slot_mounts(s, &spec.n_mounts, &paths);
+    s->call = b->ops->create(b, &spec, on_created, s, &err);
+    for (char **q = paths; *q; q++)
+        free(*q);
+    free(paths);
+    free((void *)spec.mounts);
+    if (!s->call) {
+        log_error("slot=%u msg=\"create refused\" reason=%s", s->id, log_quote(err));
+        p->hold_until = ev_now(p->loop) + POOL_BACKOFF_MAX;
+        slot_retire(s, err ? err : "create refused");
+    }
+}
+
+static void slot_new(struct pool *p)
+{
+    struct slot *s = xcalloc(1, sizeof(*s));
+
+    s->pool = p;
+    s->id = ++p->next_id;
+    s->watch = -1;
+    s->state = SLOT_CREATING;
+    s->created_at = ev_now(p->loop);
+    s->deadline = s->created_at + p->cfg.start_timeout;
+    snprintf(s->name, sizeof(s->name), "omcp-%s-%u", p->instance, s->id);
+    ev_timer_init(&s->eval_timer, on_eval_timer, 0., 0.);
+    s->eval_timer.data = s;
+    list_append(&p->lists[SLOT_CREATING], s);
+    p->stats.slots[SLOT_CREATING]++;
+    p->stats.created++;
+    log_info("slot=%u msg=\"creating\" name=%s", s->id, s->name);
+    if (!slot_make_dirs(s)) {
+        p->hold_until = ev_now(p->loop) + POOL_BACKOFF_MAX;
+        slot_retire(s, "cannot create the slot's directories");
+        return;
+    }
+    slot_send_create(s);
+}
+
+/* ---- retiring and freeing ---- */
+
+static void slot_reap(struct slot *s)
+{
+    struct pool *p = s->pool;
+
+    list_remove(&p->lists[s->state], s);
+    p->stats.slots[s->state]--;
+    list_append(&p->reap, s);
+    p->stats.retired++;
+    pool_kick(p);
+}
+
+static void on_removed(const struct backend_result *res, void *arg)
+{
+    struct slot *s = arg;
+
+    s->call = NULL;
+    if (res->error != BACKEND_OK && res->error != BACKEND_NOT_FOUND) {
+        engine_answered(s->pool, res);
+        log_warn("slot=%u container=%.12s msg=\"remove failed; left for the next start\" "
+                 "error=%s",
+                 s->id, s->container, backend_error_name(res->error));
+    }
+    slot_reap(s);
+}
+
+static void slot_cancel_calls(struct slot *s)
+{
+    struct backend *b = s->pool->cfg.backend;
+
+    if (s->call)
+        b->ops->cancel(b, s->call);
+    if (s->interrupt_call)
+        b->ops->cancel(b, s->interrupt_call);
+    s->call = s->interrupt_call = NULL;
+}
+
+/* Closes the connection and removes the container; the slot is freed once
+ * the engine has answered. */
+static void slot_retire(struct slot *s, const char *reason)
+{
+    struct pool *p = s->pool;
+    struct backend *b = p->cfg.backend;
+
+    if (s->state == SLOT_RETIRING)
+        return;
+    slot_set_state(s, SLOT_RETIRING, reason);
+    ev_timer_stop(p->loop, &s->eval_timer);
+    if (s->call && !s->container) {
+        /* A create in flight may still make a container: let it answer,
+         * then remove what it made (on_created). */
+        return;
+    }
+    slot_cancel_calls(s);
+    if (s->grant_to) {
+        struct pool_waiter *w = s->grant_to;
+
+        s->grant_to = NULL;
+        w->slot = NULL;
+        waiter_fail(p, w, "backend_unavailable", true, "the sandbox failed while opening the CDM");
+    }
+    if (s->conn_open)
+        rconn_close(&s->conn, reason);
+    if (s->container)
+        s->call = b->ops->remove(b, s->container, on_removed, s);
+    if (!s->call)
+        slot_reap(s);
+}
+
+static void slot_free(struct slot *s)
+{
+    struct pool *p = s->pool;
+
+    if (s->watch >= 0)
+        inotify_rm_watch(p->inotify_fd, s->watch);
+    if (s->sock_dir && !slotdir_remove(s->sock_dir))
+        log_warn("slot=%u msg=\"cannot remove the socket directory\" errno=%d", s->id, errno);
+    if (s->workspace && !slotdir_remove(s->workspace))
+        log_warn("slot=%u msg=\"cannot remove the workspace\" errno=%d", s->id, errno);
+    free(s->container);
+    free(s->sock_dir);
+    free(s->sock_path);
+    free(s->workspace);
+    free(s->owner);
+    free(s);
+}
+
+/* ---- the loop's watchers: fill, reap, sweeps, socket events ---- */
+
+static void pool_kick(struct pool *p)
+{
+    if (!ev_is_active(&p->check))
+        ev_check_start(p->loop, &p->check);
+}
+
+/* Starts containers until the idle target (plus waiters) is met, within
+ * the slot limit, the start limit and the backoff after failures. */
+static void pool_fill(struct pool *p)
+{
+    unsigned supply, demand;
+
+    if (!p->started || !p->cleaned || p->stopping || ev_now(p->loop) < p->hold_until)
+        return;
+    for (;;) {
+        supply = pool_starting(p) + p->stats.slots[SLOT_IDLE] + p->stats.slots[SLOT_RECYCLING];
+        demand = p->cfg.min_idle + p->stats.waiters;
+        if (supply >= demand || pool_total(p) >= p->cfg.max_slots ||
+            pool_starting(p) >= p->cfg.max_starting || ev_now(p->loop) < p->hold_until)
+            return;
+        slot_new(p);
+    }
+}
+
+static void pool_check_stopped(struct pool *p)
+{
+    void (*done)(struct pool *, void *) = p->stop_done;
+
+    if (!p->stopping || !done)
+        return;
+    if (pool_total(p) > 0 && ev_now(p->loop) < p->stop_deadline)
+        return;
+    if (pool_total(p) > 0)
+        log_warn("msg=\"pool stop timed out\" slots_left=%u", pool_total(p));
+    p->stop_done = NULL;
+    done(p, p->stop_arg);
+}
+
+static void on_check(struct ev_loop *loop, ev_check *w, int revents)
+{
+    struct pool *p = w->data;
+    struct slot *s;
+
+    ev_check_stop(loop, w);
+    while ((s = p->reap.head) != NULL) {
+        list_remove(&p->reap, s);
+        slot_free(s);
+    }
+    pool_fill(p);
+    pool_check_stopped(p);
+}
+
+static void sweep_waiters(struct pool *p, double now)
+{
+    struct pool_waiter *w = p->waiters_head, *next;
+
+    for (; w; w = next) {
+        next = w->next;
+        if (now < w->deadline)
+            continue;
+        waiter_unlink(p, w);
+        waiter_fail(p, w, "backend_unavailable", true,
+                    "no sandbox became ready within POOL_ACQUIRE_TIMEOUT");
+    }
+}
+
+static void sweep_slots(struct pool *p, double now)
+{
+    static const enum slot_state coming[] = {SLOT_CREATING, SLOT_STARTING, SLOT_WARMING,
+                                             SLOT_RECYCLING};
+    struct slot *s, *next;
+
+    for (size_t i = 0; i < sizeof(coming) / sizeof(coming[0]); i++) {
+        for (s = p->lists[coming[i]].head; s; s = next) {
+            next = s->next;
+            if (coming[i] == SLOT_STARTING && !s->conn_open)
+                slot_socket_appeared(s); /* in case an inotify event was missed */
+            if (now > s->deadline && s->state == coming[i])
+                slot_retire(s, "not warm within the start timeout");
+        }
+    }
+    for (s = p->lists[SLOT_IDLE].head; s; s = next) {
+        next = s->next;
+        if (p->cfg.max_slot_age > 0 && now - s->ready_at > p->cfg.max_slot_age)
+            slot_retire(s, "reached POOL_MAX_SLOT_AGE");
+    }
+    for (s = p->lists[SLOT_LEASED].head; s; s = next) {
+        next = s->next;
+        if (s->idle_timeout > 0 && s->eval_phase == EVAL_NONE && !s->grant_to &&
+            now - s->last_used > s->idle_timeout)
+            slot_lose(s, "idle_timeout", "session idle longer than its timeout");
+    }
+}
+
+static void pool_cleanup(struct pool *p);
+
+static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct pool *p = w->data;
+    double now = ev_now(loop);
+
+    if (p->started && !p->cleaned && !p->cleanup_call && !p->cleanup_removes)
+        pool_cleanup(p);
+    sweep_waiters(p, now);
+    sweep_slots(p, now);
+    pool_kick(p);
+}
+
+static struct slot *slot_by_watch(struct pool *p, int wd)
+{
+    for (struct slot *s = p->lists[SLOT_STARTING].head; s; s = s->next) {
+        if (s->watch == wd)
+            return s;
+    }
+    return NULL;
+}
+
+static void on_inotify(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct pool *p = w->data;
+    char events[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t n;
+
+    while ((n = read(p->inotify_fd, events, sizeof(events))) > 0) {
+        for (char *at = events; at < events + n;) {
+            struct inotify_event *ie = (struct inotify_event *)at;
+            struct slot *s;
+
+            at += sizeof(*ie) + ie->len;
+            if (ie->len == 0 || strcmp(ie->name, POOL_SOCKET_NAME) != 0)
+                continue;
+            s = slot_by_watch(p, ie->wd);
+            if (s && !s->conn_open)
+                slot_socket_appeared(s);
+        }
+    }
+}
+
+/* ---- start-up: leftovers of an earlier run ---- */
+
+static void on_leftover_removed(const struct backend_result *res, void *arg)
+{
+    struct pool *p = arg;
+
+    if (res->error != BACKEND_OK && res->error != BACKEND_NOT_FOUND)
+        log_warn("msg=\"cannot remove a leftover container\" error=%s",
+                 backend_error_name(res->error));
+    if (--p->cleanup_removes == 0) {
+        p->cleaned = true;
+        pool_kick(p);
+    }
+}
+
+/* Directories named like slots in dir belong to an earlier run. */
+static void remove_leftover_dirs(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    if (!d)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, "omcp-", 5) != 0)
+            continue;
+        char *path = path_join(dir, de->d_name);
+
+        log_info("msg=\"removing leftover slot directory\" path=%s", log_quote(path));
+        slotdir_remove(path);
+        free(path);
+    }
+    closedir(d);
+}
+
+static void on_leftovers_listed(const struct backend_result *res, void *arg)
+{
+    struct pool *p = arg;
+    struct backend *b = p->cfg.backend;
+
+    p->cleanup_call = NULL;
+    engine_answered(p, res);
+    if (res->error != BACKEND_OK)
+        return; /* the sweep asks again */
+    for (size_t i = 0; i < res->n_containers; i++) {
+        log_info("msg=\"removing leftover container\" container=%.12s name=%s",
+                 res->containers[i].id, log_quote(res->containers[i].name));
+        if (b->ops->remove(b, res->containers[i].id, on_leftover_removed, p))
+            p->cleanup_removes++;
+    }
+    remove_leftover_dirs(p->cfg.run_dir);
+    remove_leftover_dirs(p->cfg.workspace_root);
+    if (p->cleanup_removes == 0) {
+        p->cleaned = true;
+        pool_kick(p);
+    }
+}
+
+static void pool_cleanup(struct pool *p)
+{
+    struct backend *b = p->cfg.backend;
+
+    p->cleanup_call =
+        b->ops->list(b, BACKEND_LABEL_POOL, p->cfg.pool_label, on_leftovers_listed, p);
+}
+
+void pool_start(struct pool *p)
+{
+    log_info("msg=\"pool starting\" instance=%s min_idle=%u max_slots=%u max_starting=%u "
+             "recycle=%s warm_cdm=%s",
+             p->instance, p->cfg.min_idle, p->cfg.max_slots, p->cfg.max_starting,
+             p->cfg.recycle == RECYCLE_CONTAINER ? "container" : "process", log_quote(p->warm_cdm));
+    p->started = true;
+    ev_timer_again(p->loop, &p->sweep);
+    pool_cleanup(p);
+}
+
+void pool_stop(struct pool *p, double timeout, void (*done)(struct pool *p, void *arg), void *arg)
+{
+    static const enum slot_state order[] = {SLOT_CREATING, SLOT_STARTING,  SLOT_WARMING,
+                                            SLOT_IDLE,     SLOT_RECYCLING, SLOT_LEASED};
+    struct slot *s;
+
+    log_info("msg=\"pool stopping\" slots=%u", pool_total(p));
+    p->stopping = true;
+    p->stop_deadline = ev_now(p->loop) + timeout;
+    p->stop_done = done;
+    p->stop_arg = arg;
+    waiters_fail_all(p, "pool_stopping", true, "the daemon is shutting down");
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        while ((s = p->lists[order[i]].head) != NULL)
+            slot_lose(s, "session_lost", "the daemon is shutting down");
+    }
+    pool_kick(p);
+}
+
+/* ---- creation ---- */
+
+static bool cdm_name_ok(const char *name, size_t len)
+{
+    if (len == 0 || len >= POOL_CDM_NAME_MAX || name[0] == '.')
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+
+        if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') &&
+            c != '_' && c != '-' && c != '.')
+            return false;
+    }
+    return true;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every regular <name>.sqlite file in dir, sorted. */
+static char **scan_cdms(const char *dir)
+{
+    char **names = xcalloc(1, sizeof(char *));
+    size_t n = 0;
+    DIR *d = dir && *dir ? opendir(dir) : NULL;
+    struct dirent *de;
+
+    while (d && (de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        struct stat st;
+
+        if (len <= 7 || strcmp(de->d_name + len - 7, ".sqlite") != 0 ||
+            !cdm_name_ok(de->d_name, len - 7) || fstatat(dirfd(d), de->d_name, &st, 0) != 0 ||
+            !S_ISREG(st.st_mode))
+            continue;
+        names = xrealloc(names, (n + 2) * sizeof(char *));
+        names[n++] = xstrndup(de->d_name, len - 7);
+        names[n] = NULL;
+    }
+    if (d)
+        closedir(d);
+    qsort(names, n, sizeof(char *), compare_names);
+    return names;
+}
+
+static void pool_instance_id(char out[17])
+{
+    uint8_t bytes[8];
+
+    if (getrandom(bytes, sizeof(bytes), 0) != sizeof(bytes))
+        panic("getrandom failed");
+    for (int i = 0; i < 8; i++)
+        snprintf(out + 2 * i, 3, "%02x", bytes[i]);
+}
+
+static const char *pool_check_config(const struct pool_config *cfg)
+{
+    if (!cfg->backend || !cfg->image || !*cfg->image)
+        return "no backend or no image";
+    if (cfg->uid == 0)
+        return "the sandbox uid must not be 0";
+    if (cfg->max_slots == 0 || cfg->max_starting == 0)
+        return "MAX_SANDBOXES and POOL_MAX_STARTING must be at least 1";
+    if (cfg->min_idle > cfg->max_slots)
+        return "POOL_MIN_IDLE is larger than MAX_SANDBOXES";
+    if (!cfg->run_dir || !cfg->workspace_root || !cfg->pool_label)
+        return "no run directory, workspace root or pool label";
+    if (!slotdir_make_parents(cfg->run_dir) || !slotdir_make_parents(cfg->workspace_root))
+        return "cannot create the run directory or the workspace root";
+    return NULL;
+}
+
+static void pool_copy_config(struct pool *p, const struct pool_config *cfg)
+{
+    p->cfg = *cfg;
+    p->cfg.image = xstrdup(cfg->image);
+    p->cfg.run_dir = xstrdup(cfg->run_dir);
+    p->cfg.workspace_root = xstrdup(cfg->workspace_root);
+    p->cfg.cdm_dir = xstrdup(cfg->cdm_dir ? cfg->cdm_dir : "");
+    p->cfg.cdm_default = xstrdup(cfg->cdm_default ? cfg->cdm_default : "");
+    p->cfg.pool_label = xstrdup(cfg->pool_label);
+    if (p->cfg.start_timeout <= 0)
+        p->cfg.start_timeout = 120;
+    if (p->cfg.interrupt_grace <= 0)
+        p->cfg.interrupt_grace = 5;
+    if (!p->cfg.max_frame)
+        p->cfg.max_frame = RCONN_DEFAULT_MAX_FRAME;
+}
+
+static void pool_init_watchers(struct pool *p)
+{
+    ev_timer_init(&p->sweep, on_sweep, 0., POOL_SWEEP_INTERVAL);
+    p->sweep.data = p;
+    ev_check_init(&p->check, on_check);
+    p->check.data = p;
+    ev_io_init(&p->inotify_io, on_inotify, p->inotify_fd, EV_READ);
+    p->inotify_io.data = p;
+    ev_io_start(p->loop, &p->inotify_io);
+}
+
+struct pool *pool_new(struct ev_loop *loop, const struct pool_config *cfg, const char **err)
+{
+    struct pool *p;
+    int fd;
+
+    if ((*err = pool_check_config(cfg)) != NULL)
+        return NULL;
+    fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0) {
+        *err = "inotify_init1 failed";
+        return NULL;
+    }
+    p = xcalloc(1, sizeof(*p));
+    p->loop = loop;
+    p->inotify_fd = fd;
+    p->stats.engine_up = true;
+    pool_copy_config(p, cfg);
+    pool_instance_id(p->instance);
+    p->cdms = scan_cdms(p->cfg.cdm_dir);
+    p->warm_cdm = pool_has_cdm(p, p->cfg.cdm_default) ? p->cfg.cdm_default : "";
+    if (*p->cfg.cdm_default && !*p->warm_cdm)
+        log_warn("msg=\"default CDM not found; sessions start without cdm_con\" cdm=%s dir=%s",
+                 log_quote(p->cfg.cdm_default), log_quote(p->cfg.cdm_dir));
+    pool_init_watchers(p);
+    return p;
+}
+
+void pool_free(struct pool *p)
+{
+    struct slot *s;
+
+    if (!p)
+        return;
+    for (int i = 0; i < SLOT_NSTATES; i++) {
+        while ((s = p->lists[i].head) != NULL) {
+            list_remove(&p->lists[i], s);
+            if (s->conn_open)
+                rconn_close(&s->conn, "pool freed");
+            slot_cancel_calls(s);
+            ev_timer_stop(p->loop, &s->eval_timer);
+            slot_free(s);
+        }
+    }
+    while ((s = p->reap.head) != NULL) {
+        list_remove(&p->reap, s);
+        slot_free(s);
+    }
+    waiters_fail_all(p, "pool_stopping", false, "the pool was freed");
+    if (p->cleanup_call)
+        p->cfg.backend->ops->cancel(p->cfg.backend, p->cleanup_call);
+    ev_timer_stop(p->loop, &p->sweep);
+    ev_check_stop(p->loop, &p->check);
+    ev_io_stop(p->loop, &p->inotify_io);
+    close(p->inotify_fd);
+    for (char **c = p->cdms; *c; c++)
+        free(*c);
+    free(p->cdms);
+    free((char *)p->cfg.image);
+    free((char *)p->cfg.run_dir);
+    free((char *)p->cfg.workspace_root);
+    free((char *)p->cfg.cdm_dir);
+    free((char *)p->cfg.cdm_default);
+    free((char *)p->cfg.pool_label);
+    free(p);
+}
+
+void pool_config_from(struct pool_config *pc, const struct config *cfg, struct backend *backend)
+{
+    static char run_dir[PATH_MAX];
+
+    snprintf(run_dir, sizeof(run_dir), "%s/run", cfg->state_dir);
+    *pc = (struct pool_config){
+        .backend = backend,
+        .image = cfg->docker_image,
+        .uid = (unsigned)cfg->sandbox_uid,
+        .memory_bytes = cfg->sandbox_memory,
+        .cpus = cfg->sandbox_cpus,
+        .pids_limit = cfg->sandbox_pids_limit,
+        .tmp_size_bytes = cfg->sandbox_tmp_size,
+        .min_idle = (unsigned)cfg->pool_min_idle,
+        .max_slots = (unsigned)cfg->max_sandboxes,
+        .max_starting = (unsigned)cfg->pool_max_starting,
+        .acquire_timeout = cfg->pool_acquire_timeout,
+        .max_slot_age = cfg->pool_max_slot_age,
+        .idle_timeout = cfg->sandbox_timeout,
+        .interrupt_grace = cfg->interrupt_grace,
+        .recycle = cfg->pool_recycle,
+        .run_dir = run_dir,
+        .workspace_root = cfg->workspace_root,
+        .cdm_dir = cfg->cdm_dir,
+        .cdm_default = cfg->cdm_default,
+        .pool_label = cfg->state_dir,
+        .max_frame = (uint64_t)cfg->max_frame_bytes,
+    };
+}

@@ -1,0 +1,156 @@
+/* The warm pool: slots, each a hardened container with one open, warmed
+ * Rserve connection, kept ready before anyone asks, leased to one owner at a
+ * time, and retired (or recycled) after. Everything runs on the libev loop. */
+#ifndef OMCP_POOL_H
+#define OMCP_POOL_H
+
+#include "pool/backend.h"
+#include "proxy/config.h"
+#include "proxy/hist.h"
+#include "rserve/rconn.h"
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where a slot is; each state names the list the slot sits on. Only
+ * slot_set_state() in pool.c changes it. */
+enum slot_state {
+    SLOT_CREATING,  /* create request in flight */
+    SLOT_STARTING,  /* started; waiting for the Rserve socket and its ID string */
+    SLOT_WARMING,   /* connected; the warm-up R runs */
+    SLOT_IDLE,      /* ready to lease */
+    SLOT_LEASED,    /* bound to one owner */
+    SLOT_RECYCLING, /* process recycling: processes killed, workspace wiped */
+    SLOT_RETIRING,  /* connection closed, remove request in flight */
+    SLOT_NSTATES,
+};
+
+struct pool_config {
+    struct backend *backend;
+    const char *image;
+    unsigned uid; /* the sandbox account; its group has the same number */
+    int64_t memory_bytes;
+    double cpus;
+    int64_t pids_limit;
+    int64_t tmp_size_bytes;
+    unsigned min_idle;
+    unsigned max_slots;
+    unsigned max_starting;
+    double acquire_timeout; /* seconds an acquire waits for a slot still coming */
+    double max_slot_age;    /* idle slots older than this are retired */
+    double idle_timeout;    /* a lease unused this long is ended; 0: never */
+    double start_timeout;   /* create until warm; past it the slot is retired */
+    double interrupt_grace; /* after SIGINT, how long R has before the container is killed */
+    enum recycle_mode recycle;
+    const char *run_dir;        /* socket directories: <run_dir>/<slot name> */
+    const char *workspace_root; /* workspaces: <workspace_root>/<slot name> */
+    const char *cdm_dir;        /* every <name>.sqlite here is mounted read-only */
+    const char *cdm_default;    /* opened as cdm_con at warm-up when present */
+    const char *pool_label;     /* the same for every run of one deployment */
+    uint64_t max_frame;
+};
+
+/* Fills cfg from the daemon's settings; the strings stay owned by settings. */
+void pool_config_from(struct pool_config *pc, const struct config *cfg, struct backend *backend);
+
+struct pool;
+struct slot;
+struct pool_waiter;
+
+/* How an acquire ended, valid while the callback runs. */
+struct pool_grant {
+    struct slot *slot;   /* the lease, or NULL on failure */
+    const char *error;   /* NULL, or max_sessions_reached, backend_unavailable, cdm_not_found,
+                            pool_stopping */
+    const char *message; /* failure: what happened, in words for the user */
+    bool retryable;      /* failure: trying again later may succeed */
+    double wait_seconds; /* from pool_acquire() until now */
+    bool cdm_opened;     /* the session's CDM was opened at acquire (not the warm one) */
+};
+
+typedef void (*pool_grant_fn)(const struct pool_grant *grant, void *arg);
+/* The lease ended without its owner asking: code is session_lost or
+ * idle_timeout. The slot is gone once this returns. */
+typedef void (*pool_lost_fn)(struct slot *s, const char *code, const char *reason, void *arg);
+
+struct pool_acquire_args {
+    const char *owner;   /* who holds the lease, for logs and status */
+    const char *cdm;     /* CDM name, or NULL for the default */
+    double idle_timeout; /* this lease's own; 0 takes the pool's */
+    pool_lost_fn lost;   /* may be NULL */
+    void *lost_arg;
+};
+
+/* Creates the pool; nothing starts until pool_start(). NULL with *err when
+ * the configuration cannot work (no such directory, no image name...). */
+struct pool *pool_new(struct ev_loop *loop, const struct pool_config *cfg, const char **err);
+/* Removes containers left by an earlier run of this deployment, then fills
+ * the pool to its warm target and keeps it there. */
+void pool_start(struct pool *p);
+/* Fails waiters, retires every slot and calls done once every container is
+ * removed (or timeout seconds have passed). */
+void pool_stop(struct pool *p, double timeout, void (*done)(struct pool *p, void *arg), void *arg);
+/* After pool_stop's callback, or for a pool never started. */
+void pool_free(struct pool *p);
+
+/* Leases a slot: at once when one is idle (then done has run and NULL is
+ * returned), else after waiting for one that is still coming. Fails at once
+ * with max_sessions_reached when every slot is leased. */
+struct pool_waiter *pool_acquire(struct pool *p, const struct pool_acquire_args *args,
+                                 pool_grant_fn done, void *arg);
+/* The waiter gives up; done will not run. */
+void pool_acquire_cancel(struct pool *p, struct pool_waiter *w);
+/* Ends a lease; the slot is recycled or retired and replaced. */
+void pool_release(struct slot *s, const char *reason);
+
+/* How an evaluation ended, valid while the callback runs. */
+struct pool_eval_result {
+    const struct rconn_reply *reply;
+    bool interrupted; /* passed its limit; R was interrupted and the session kept */
+    bool lost;        /* the slot is gone: reply failed, the lost callback ran */
+    double seconds;
+};
+
+typedef void (*pool_eval_fn)(struct slot *s, const struct pool_eval_result *res, void *arg);
+
+/* Evaluates R source on the lease. Past timeout seconds (0: none) R gets
+ * SIGINT; if it has not answered after the interrupt grace, the container is
+ * killed and the lease is lost. One evaluation at a time per slot. */
+void pool_eval(struct slot *s, const char *source, double timeout, pool_eval_fn done, void *arg);
+/* Interrupts the evaluation in flight, if any, as a timeout would. */
+void pool_interrupt(struct slot *s);
+/* Marks the lease as used now, for the idle timeout. */
+void pool_touch(struct slot *s);
+
+/* The slot's warm connection, for front ends that speak QAP1 themselves. */
+struct rconn *pool_slot_rconn(struct slot *s);
+unsigned pool_slot_id(const struct slot *s);
+const char *pool_slot_name(const struct slot *s);
+const char *pool_slot_container(const struct slot *s);
+const char *pool_slot_workspace(const struct slot *s);
+const char *pool_slot_cdm(const struct slot *s);
+long long pool_slot_r_pid(const struct slot *s);
+
+struct pool_stats {
+    unsigned slots[SLOT_NSTATES];
+    unsigned waiters;
+    bool engine_up;
+    uint64_t created, retired, leases, recycled;
+    uint64_t acquire_failed, lost, interrupts, start_failed;
+    struct hist acquire; /* pool_acquire until granted */
+    struct hist warmup;  /* connected until warm */
+    struct hist start;   /* create until warm */
+    struct hist eval;    /* pool_eval until answered */
+};
+
+const struct pool_stats *pool_stats(const struct pool *p);
+/* True when the pool holds at least min_idle idle slots. */
+bool pool_ready(const struct pool *p);
+/* The CDM names mounted into every slot, in order; NULL-terminated. */
+const char *const *pool_cdms(const struct pool *p);
+
+const char *slot_state_name(enum slot_state st);
+
+#endif
