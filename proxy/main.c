@@ -2,6 +2,8 @@
 #include "mcp/backend.h"
 #include "mcp/stdio.h"
 #include "mcp/tools.h"
+#include "pool/docker.h"
+#include "pool/pool.h"
 #include "proxy/buf.h"
 #include "proxy/config.h"
 #include "proxy/log.h"
@@ -28,8 +30,13 @@ struct daemon {
     ev_signal sighup_watcher;
     struct mcp_limits mcp_limits;
     struct mcp_stdio *stdio; /* the MCP client on stdin/stdout, with STDIO=true */
+    struct docker *docker;   /* the container engine's client */
+    struct pool *pool;       /* the warm pool, once the engine client exists */
     const char *stop_reason;
 };
+
+/* How long a stop waits for the pool to remove its containers. */
+#define DAEMON_STOP_TIMEOUT 30.0
 
 /* A setting given on the command line, applied after the file and the environment. */
 struct cli_setting {
@@ -159,10 +166,27 @@ static bool load_config(struct config *cfg, const struct cli *cli, struct config
     return errs->count == 0;
 }
 
+static void on_pool_stopped(struct pool *p, void *arg)
+{
+    struct daemon *d = arg;
+
+    ev_break(d->loop, EVBREAK_ALL);
+}
+
+/* The first signal stops the pool (its containers are removed); a second
+ * one stops at once. */
 static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
+    struct daemon *d = w->data;
+    static bool stopping;
+
     log_info("msg=\"stopping\" signal=%s", w->signum == SIGINT ? "SIGINT" : "SIGTERM");
-    ev_break(loop, EVBREAK_ALL);
+    if (stopping || !d->pool) {
+        ev_break(loop, EVBREAK_ALL);
+        return;
+    }
+    stopping = true;
+    pool_stop(d->pool, DAEMON_STOP_TIMEOUT, on_pool_stopped, d);
 }
 
 static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
@@ -188,7 +212,10 @@ static void on_stdio_closed(struct mcp_stdio *io, const char *reason, void *arg)
     struct daemon *d = arg;
 
     d->stop_reason = "stdio client gone";
-    ev_break(d->loop, EVBREAK_ALL);
+    if (d->pool)
+        pool_stop(d->pool, DAEMON_STOP_TIMEOUT, on_pool_stopped, d);
+    else
+        ev_break(d->loop, EVBREAK_ALL);
 }
 
 /* Until the warm pool exists every session tool answers backend_unavailable;
@@ -208,12 +235,58 @@ static bool start_stdio(struct daemon *d)
     return true;
 }
 
+static void on_engine_checked(const struct backend_result *res, void *arg)
+{
+    struct daemon *d = arg;
+
+    if (res->error == BACKEND_OK)
+        log_info("msg=\"container engine\" host=%s version=%s api=%s",
+                 log_quote(docker_host(d->docker)), docker_engine_version(d->docker),
+                 docker_engine_api_version(d->docker));
+    else
+        log_error("msg=\"container engine not usable; the pool retries\" error=%s reason=%s",
+                  backend_error_name(res->error), log_quote(res->message));
+}
+
+/* The engine client and the warm pool. An engine that does not answer yet
+ * is not fatal: the pool retries with backoff and heals when it returns. */
+static bool start_pool(struct daemon *d)
+{
+    struct pool_config pc;
+    const char *err = NULL;
+
+    d->docker = docker_new(d->loop, d->cfg.docker_host, &err);
+    if (!d->docker) {
+        log_error("msg=\"cannot use DOCKER_HOST\" reason=%s", log_quote(err));
+        return false;
+    }
+    docker_check_version(d->docker, on_engine_checked, d);
+    pool_config_from(&pc, &d->cfg, docker_backend(d->docker));
+    d->pool = pool_new(d->loop, &pc, &err);
+    if (!d->pool) {
+        log_error("msg=\"cannot start the pool\" reason=%s", log_quote(err));
+        return false;
+    }
+    pool_start(d->pool);
+    return true;
+}
+
+static void stop_pool(struct daemon *d)
+{
+    pool_free(d->pool);
+    d->pool = NULL;
+    if (d->docker)
+        docker_free(d->docker);
+    d->docker = NULL;
+}
+
 static void start_signals(struct daemon *d)
 {
     signal(SIGPIPE, SIG_IGN);
     ev_signal_init(&d->sigint_watcher, on_stop_signal, SIGINT);
     ev_signal_init(&d->sigterm_watcher, on_stop_signal, SIGTERM);
     ev_signal_init(&d->sighup_watcher, on_sighup, SIGHUP);
+    d->sigint_watcher.data = d->sigterm_watcher.data = d;
     ev_signal_start(d->loop, &d->sigint_watcher);
     ev_signal_start(d->loop, &d->sigterm_watcher);
     ev_signal_start(d->loop, &d->sighup_watcher);
@@ -230,7 +303,8 @@ static int run(struct daemon *d)
     log_info("msg=\"starting\" version=%s pid=%d", OMCP_VERSION, (int)getpid());
     config_log(&d->cfg);
     report_front_ends(&d->cfg);
-    if (d->cfg.stdio && !start_stdio(d)) {
+    if (!start_pool(d) || (d->cfg.stdio && !start_stdio(d))) {
+        stop_pool(d);
         ev_loop_destroy(d->loop);
         return 1;
     }
@@ -239,6 +313,7 @@ static int run(struct daemon *d)
     ev_run(d->loop, 0);
 
     mcp_stdio_free(d->stdio);
+    stop_pool(d);
     log_info("msg=\"stopped\" reason=%s", log_quote(d->stop_reason));
     ev_loop_destroy(d->loop);
     return 0;

@@ -3,6 +3,8 @@
 # user, and a clean stop on SIGINT and SIGTERM with the configuration logged.
 set -uo pipefail
 bin=$1
+# The daemons started here keep no warm slot: these checks are about the command line.
+export POOL_MIN_IDLE=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failures=0

@@ -4,7 +4,9 @@
 # clean exit at end of input with nothing but JSON on stdout.
 set -uo pipefail
 bin=$1
+# The daemon keeps no warm slot here: these checks are about the protocol.
 tmp=$(mktemp -d)
+export POOL_MIN_IDLE=0 STATE_DIR=$tmp/state
 trap 'rm -rf "$tmp"' EXIT
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }

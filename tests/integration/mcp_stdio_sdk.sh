@@ -4,6 +4,9 @@
 # client's pinned packages with `npm ci` when tests/node/node_modules is missing.
 set -uo pipefail
 bin=$1
+# The daemon keeps no warm slot here: these checks are about the protocol.
+export POOL_MIN_IDLE=0 STATE_DIR=$(mktemp -d)
+trap 'rm -rf "$STATE_DIR"' EXIT
 here=$(cd "$(dirname "$0")/../node" && pwd)
 
 command -v node >/dev/null || { echo "SKIP: node is not installed"; exit 77; }
@@ -11,4 +14,4 @@ if [ ! -d "$here/node_modules/@modelcontextprotocol/sdk" ]; then
     command -v npm >/dev/null || { echo "FAIL: node_modules missing and npm not installed"; exit 1; }
     (cd "$here" && npm ci --no-audit --no-fund) || { echo "FAIL: npm ci"; exit 1; }
 fi
-cd "$here" && exec timeout 120 node stdio_protocol.mjs "$bin"
+cd "$here" && timeout 120 node stdio_protocol.mjs "$bin"
