@@ -1,5 +1,5 @@
-# The CDM tools: omcp-cdmgen writes the synthetic CDM. It embeds the SQL in
-# bench/omop/.
+# The CDM tools: omcp-cdmgen writes the synthetic CDM, omcp-cdmload builds a
+# SQLite CDM from an OMOP extract. Both embed the SQL in bench/omop/.
 
 set(OMCP_CDM_SQL cdm54 cdm53 primary_keys indexes)
 set(OMCP_CDM_SQL_C ${CMAKE_CURRENT_BINARY_DIR}/cdm_sql.c)
@@ -19,4 +19,7 @@ target_link_libraries(omcp_cdm PUBLIC omcp_base PkgConfig::SQLITE)
 add_executable(omcp-cdmgen cdmgen.c)
 target_link_libraries(omcp-cdmgen PRIVATE omcp_cdm m)
 
-install(TARGETS omcp-cdmgen RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+add_executable(omcp-cdmload cdmload.c)
+target_link_libraries(omcp-cdmload PRIVATE omcp_cdm PkgConfig::ARCHIVE m)
+
+install(TARGETS omcp-cdmgen omcp-cdmload RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
