@@ -1,0 +1,23 @@
+-- One condition by age group and gender: distinct persons by gender and by
+-- ten-year group of age at their first occurrence of the condition (age is
+-- the year of that date minus the year of birth; group 40 holds 40 to 49).
+-- param: condition_concept_id = 192671 (gastrointestinal hemorrhage)
+-- requires: person, condition_occurrence
+-- returns: age_group, gender_concept_id, persons
+WITH first_seen AS (
+    SELECT person_id, MIN(condition_start_date) AS first_date
+    FROM condition_occurrence
+    WHERE condition_concept_id = :condition_concept_id
+    GROUP BY person_id
+),
+ages AS (
+    SELECT p.person_id, p.gender_concept_id,
+           CAST(SUBSTR(CAST(f.first_date AS VARCHAR(10)), 1, 4) AS INTEGER) - p.year_of_birth
+               AS age
+    FROM first_seen f
+    JOIN person p ON p.person_id = f.person_id
+)
+SELECT age / 10 * 10 AS age_group, gender_concept_id, COUNT(*) AS persons
+FROM ages
+GROUP BY age / 10 * 10, gender_concept_id
+ORDER BY age_group, gender_concept_id;
