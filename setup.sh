@@ -98,18 +98,33 @@ build() {
     cmake --build "$build_dir" -j "$(nproc)"
 }
 
+# The CDMs every slot mounts read-only: the generated default (synthetic) and,
+# when ../shared/omop holds the OHDSI extracts, synthea27nj and gibleed. Each
+# is built once; the tools write beside the target and rename into place.
 generate_cdm() {
-    local gen=$build_dir/bench/omcp-cdmgen out=$state_dir/cdm/synthetic.sqlite
+    local gen=$build_dir/bench/omcp-cdmgen load=$build_dir/bench/omcp-cdmload
+    local out=$state_dir/cdm/synthetic.sqlite shared=$here/../shared/omop name archive
     if [ ! -x "$gen" ]; then
         echo "no CDM generator in this build; skipped"
         return
     fi
+    mkdir -p "$state_dir/cdm"
     if [ -s "$out" ]; then
         echo "embedded CDM present: $out"
-        return
+    else
+        "$gen" --persons "$cdm_persons" --seed "$cdm_seed" --out "$out"
     fi
-    mkdir -p "$state_dir/cdm"
-    "$gen" --persons "$cdm_persons" --seed "$cdm_seed" --out "$out"
+    [ -x "$load" ] && [ -d "$shared" ] || return 0
+    local entry version
+    for entry in synthea27nj:5.4:Synthea27Nj_5.4.zip gibleed:5.3:GiBleed_partial_5.3.tar.gz; do
+        IFS=: read -r name version archive <<<"$entry"
+        archive=$shared/$archive out=$state_dir/cdm/$name.sqlite
+        if [ -s "$out" ] || [ ! -f "$archive" ]; then
+            continue
+        fi
+        "$load" --name "$name" --cdm-version "$version" --in "$archive" --out "$out" |
+            tail -n 1 || echo "warning: CDM $name not built from $archive"
+    done
 }
 
 prepare() {
