@@ -711,6 +711,16 @@ struct sexp *sexp_new_ints(struct sexp_arena *a, const int32_t *v, size_t n)
     return new_data(a, SEXP_INT, v, n, 4);
 }
 
+struct sexp *sexp_new_lgls(struct sexp_arena *a, const uint8_t *v, size_t n)
+{
+    return new_data(a, SEXP_LGL, v, n, 1);
+}
+
+struct sexp *sexp_new_cplx(struct sexp_arena *a, const double *v, size_t n)
+{
+    return new_data(a, SEXP_CPLX, v, n, 16);
+}
+
 void sexp_set_attr(struct sexp_arena *a, struct sexp *x, const char *name, struct sexp *value)
 {
     struct sexp *old = x->attr && x->attr->tags ? x->attr : NULL, *attr;

@@ -140,6 +140,10 @@ struct sexp *sexp_new_str1(struct sexp_arena *a, const char *s);
 struct sexp *sexp_new_raw(struct sexp_arena *a, const void *bytes, size_t n);
 struct sexp *sexp_new_reals(struct sexp_arena *a, const double *v, size_t n);
 struct sexp *sexp_new_ints(struct sexp_arena *a, const int32_t *v, size_t n);
+/* v holds 0, 1 or SEXP_NA_LOGICAL per element. */
+struct sexp *sexp_new_lgls(struct sexp_arena *a, const uint8_t *v, size_t n);
+/* v holds n (re, im) pairs. */
+struct sexp *sexp_new_cplx(struct sexp_arena *a, const double *v, size_t n);
 struct sexp *sexp_new_sym(struct sexp_arena *a, const char *name);
 /* Adds or replaces attribute name on x. */
 void sexp_set_attr(struct sexp_arena *a, struct sexp *x, const char *name, struct sexp *value);
