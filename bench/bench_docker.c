@@ -2,6 +2,7 @@
  * `docker run --rm` of the same hardened container in the same run, and
  * containers per second with several calls in flight.
  * Usage: omcp-bench-docker [COUNT] (default 30 per measurement). */
+#include "bench/samples.h"
 #include "pool/docker.h"
 #include "proxy/log.h"
 
@@ -21,51 +22,6 @@
 #define IMAGE "omcp-test-busybox:latest"
 
 extern char **environ;
-
-struct samples {
-    double *ms;
-    size_t n;
-};
-
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void samples_add(struct samples *s, double ms)
-{
-    s->ms = realloc(s->ms, (s->n + 1) * sizeof(*s->ms));
-    if (!s->ms)
-        abort();
-    s->ms[s->n++] = ms;
-}
-
-static int compare(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static double quantile(struct samples *s, double q)
-{
-    size_t i;
-
-    if (!s->n)
-        return 0;
-    qsort(s->ms, s->n, sizeof(*s->ms), compare);
-    i = (size_t)(q * (double)(s->n - 1) + 0.5);
-    return s->ms[i];
-}
-
-static void report(const char *name, struct samples *s)
-{
-    printf("%-34s p50=%7.1f ms p90=%7.1f ms p99=%7.1f ms max=%7.1f ms count=%zu\n", name,
-           quantile(s, 0.5), quantile(s, 0.9), quantile(s, 0.99), quantile(s, 1.0), s->n);
-}
 
 /* ---- through the client ---- */
 
@@ -93,7 +49,7 @@ static void runner_next(struct runner *r);
 static void runner_done(const struct backend_result *res, void *arg)
 {
     struct runner *r = arg;
-    double t = now_ms();
+    double t = samples_now_ms();
 
     if (res->error != BACKEND_OK) {
         fprintf(stderr, "bench: step %d failed: %s\n", r->step, res->message);
@@ -144,25 +100,18 @@ static void runner_next(struct runner *r)
     }
     run.remaining--;
     r->step = STEP_CREATE;
-    r->began = r->step_began = now_ms();
+    r->began = r->step_began = samples_now_ms();
     if (!docker_create(docker, &spec, runner_done, r, &err)) {
         fprintf(stderr, "bench: create refused: %s\n", err);
         exit(1);
     }
 }
 
-static void samples_clear(struct samples *s)
-{
-    free(s->ms);
-    s->ms = NULL;
-    s->n = 0;
-}
-
 /* Starts `count` containers with `in_flight` runners; returns seconds taken. */
 static double run_client(int count, int in_flight)
 {
     struct runner *runners = calloc((size_t)in_flight, sizeof(*runners));
-    double began = now_ms();
+    double began = samples_now_ms();
 
     samples_clear(&run.total);
     samples_clear(&run.create);
@@ -175,7 +124,7 @@ static double run_client(int count, int in_flight)
     while (run.active > 0)
         ev_run(loop, EVRUN_ONCE);
     free(runners);
-    return (now_ms() - began) / 1e3;
+    return (samples_now_ms() - began) / 1e3;
 }
 
 /* ---- one call repeated on a running container ---- */
@@ -198,7 +147,7 @@ static void repeat_done(const struct backend_result *res, void *arg)
         fprintf(stderr, "bench: %s\n", res->message ? res->message : "exec failed");
         exit(1);
     }
-    samples_add(&r->ms, now_ms() - r->began);
+    samples_add(&r->ms, samples_now_ms() - r->began);
     repeat_next(r);
 }
 
@@ -211,7 +160,7 @@ static void repeat_next(struct repeat *r)
         return;
     }
     r->left--;
-    r->began = now_ms();
+    r->began = samples_now_ms();
     if (r->exec)
         docker_exec(docker, r->id, argv, repeat_done, r);
     else
@@ -231,7 +180,7 @@ static void run_repeat(struct repeat *r, int count)
 static double run_argv(char **argv)
 {
     posix_spawn_file_actions_t actions;
-    double began = now_ms();
+    double began = samples_now_ms();
     pid_t pid;
     int status;
 
@@ -246,7 +195,7 @@ static double run_argv(char **argv)
         fprintf(stderr, "bench: docker %s failed\n", argv[1]);
         exit(1);
     }
-    return now_ms() - began;
+    return samples_now_ms() - began;
 }
 
 /* The same hardened container as runner_next() asks for. */
@@ -330,12 +279,6 @@ static void cleanup(void)
         fprintf(stderr, "bench: cleanup of %s failed\n", pool);
 }
 
-static void ratio(const char *name, struct samples *baseline, struct samples *ours)
-{
-    printf("%-34s p50=%7.2fx p99=%7.2fx\n", name, quantile(baseline, 0.5) / quantile(ours, 0.5),
-           quantile(baseline, 0.99) / quantile(ours, 0.99));
-}
-
 /* Start-up: one container at a time, the client and the CLI in turns so
  * that any drift of the machine hits both. */
 static void bench_startup(int count)
@@ -347,13 +290,13 @@ static void bench_startup(int count)
         samples_add(&ours, run.total.ms[0]);
         samples_add(&cli, run_cli_container("true"));
     }
-    report("client create+start+remove", &ours);
-    report("docker run --rm (CLI)", &cli);
-    ratio("ratio CLI / client", &cli, &ours);
+    samples_report("client create+start+remove", &ours, "ms");
+    samples_report("docker run --rm (CLI)", &cli, "ms");
+    samples_ratio("ratio CLI / client", &cli, &ours);
     run_client(count, 1);
-    report("  create", &run.create);
-    report("  start", &run.start);
-    report("  remove (force)", &run.remove);
+    samples_report("  create", &run.create, "ms");
+    samples_report("  start", &run.start, "ms");
+    samples_report("  remove (force)", &run.remove, "ms");
     samples_clear(&cli);
     samples_clear(&ours);
 }
@@ -372,12 +315,12 @@ static void bench_calls(int count, const char *id)
         samples_add(&cli_inspect, run_argv(inspect_argv));
         samples_add(&cli_exec, run_argv(exec_argv));
     }
-    report("client inspect", &inspect.ms);
-    report("docker inspect (CLI)", &cli_inspect);
-    ratio("ratio CLI / client", &cli_inspect, &inspect.ms);
-    report("client exec true", &exec.ms);
-    report("docker exec true (CLI)", &cli_exec);
-    ratio("ratio CLI / client", &cli_exec, &exec.ms);
+    samples_report("client inspect", &inspect.ms, "ms");
+    samples_report("docker inspect (CLI)", &cli_inspect, "ms");
+    samples_ratio("ratio CLI / client", &cli_inspect, &inspect.ms);
+    samples_report("client exec true", &exec.ms, "ms");
+    samples_report("docker exec true (CLI)", &cli_exec, "ms");
+    samples_ratio("ratio CLI / client", &cli_exec, &exec.ms);
     samples_clear(&inspect.ms);
     samples_clear(&exec.ms);
     samples_clear(&cli_inspect);
@@ -446,7 +389,7 @@ int main(int argc, char **argv)
         double seconds = run_client(count, widths[i]);
 
         snprintf(name, sizeof(name), "in flight %d: per container", widths[i]);
-        report(name, &run.total);
+        samples_report(name, &run.total, "ms");
         printf("%-34s %.2f containers/s\n", "", count / seconds);
     }
     start_sleeper(sleeper);

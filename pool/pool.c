@@ -594,6 +594,11 @@ const char *pool_slot_workspace(const struct slot *s)
     return s->workspace;
 }
 
+const char *pool_slot_socket(const struct slot *s)
+{
+    return s->sock_path;
+}
+
 const char *pool_slot_cdm(const struct slot *s)
 {
     return s->cdm;

@@ -130,6 +130,9 @@ unsigned pool_slot_id(const struct slot *s);
 const char *pool_slot_name(const struct slot *s);
 const char *pool_slot_container(const struct slot *s);
 const char *pool_slot_workspace(const struct slot *s);
+/* The host path of the slot's Rserve socket: a new connection there is a new
+ * session of the same container, without warm-up. */
+const char *pool_slot_socket(const struct slot *s);
 const char *pool_slot_cdm(const struct slot *s);
 long long pool_slot_r_pid(const struct slot *s);
 

@@ -1,0 +1,539 @@
+/* The warm pool against the real engine, in one run: acquire latency from a
+ * warm pool (one at a time and in bursts) against the cold start a session
+ * costs without one; the first CDM query on a warmed lease against a fresh
+ * fork without warm-up; sustained sessions per second in both recycling
+ * modes; containers started per second by POOL_MAX_STARTING.
+ *
+ * Usage: omcp-bench-pool [--quick] --uid UID --cdm-dir DIR [--cdm NAME] [--image IMAGE]
+ *                        [--work DIR]
+ * The CDM named (default synthetic) must be DIR/NAME.sqlite with a person table. */
+#include "bench/samples.h"
+#include "pool/docker.h"
+#include "pool/pool.h"
+#include "proxy/log.h"
+#include "rserve/rconn.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+struct bench_opts {
+    bool quick;
+    const char *image;
+    unsigned uid;
+    const char *cdm_dir;
+    const char *cdm;
+    const char *work;
+};
+
+static struct bench_opts opts = {.image = "omcp-r-sandbox:latest", .cdm = "synthetic"};
+static struct ev_loop *loop;
+static struct docker *docker;
+static char run_dir[512], ws_root[512], label[512];
+
+/* ---- the loop ---- */
+
+static bool guard_fired;
+
+static void on_guard(struct ev_loop *l, ev_timer *w, int revents)
+{
+    guard_fired = true;
+}
+
+static bool run_until(bool (*cond)(void *), void *arg, double seconds)
+{
+    ev_timer guard;
+
+    guard_fired = false;
+    ev_timer_init(&guard, on_guard, seconds, 0.);
+    ev_timer_start(loop, &guard);
+    while ((!cond || !cond(arg)) && !guard_fired)
+        ev_run(loop, EVRUN_ONCE);
+    ev_timer_stop(loop, &guard);
+    return cond && cond(arg);
+}
+
+static bool is_true(void *arg)
+{
+    return *(bool *)arg;
+}
+
+static bool pool_is_ready(void *arg)
+{
+    return pool_ready(arg);
+}
+
+static void pause_for(double seconds)
+{
+    run_until(NULL, NULL, seconds);
+}
+
+/* ---- pools ---- */
+
+static struct pool *pool_make(unsigned min_idle, unsigned max_slots, unsigned max_starting,
+                              enum recycle_mode recycle)
+{
+    struct pool_config pc = {
+        .backend = docker_backend(docker),
+        .image = opts.image,
+        .uid = opts.uid,
+        .memory_bytes = 512 << 20,
+        .cpus = 0.5,
+        .pids_limit = 256,
+        .tmp_size_bytes = 64 << 20,
+        .min_idle = min_idle,
+        .max_slots = max_slots,
+        .max_starting = max_starting,
+        .acquire_timeout = 120,
+        .max_slot_age = 3600,
+        .start_timeout = 120,
+        .interrupt_grace = 5,
+        .recycle = recycle,
+        .run_dir = run_dir,
+        .workspace_root = ws_root,
+        .cdm_dir = opts.cdm_dir,
+        .cdm_default = opts.cdm,
+        .pool_label = label,
+    };
+    const char *err = NULL;
+    struct pool *p = pool_new(loop, &pc, &err);
+
+    if (!p) {
+        fprintf(stderr, "bench: pool_new: %s\n", err);
+        exit(1);
+    }
+    pool_start(p);
+    return p;
+}
+
+static bool stopped;
+
+static void on_stopped(struct pool *p, void *arg)
+{
+    stopped = true;
+}
+
+static void pool_finish(struct pool *p)
+{
+    stopped = false;
+    pool_stop(p, 60, on_stopped, NULL);
+    run_until(is_true, &stopped, 90);
+    pool_free(p);
+}
+
+static void wait_ready(struct pool *p, const char *what)
+{
+    double t = samples_now_ms();
+
+    if (!run_until(pool_is_ready, p, 600)) {
+        fprintf(stderr, "bench: %s: pool not ready after 600 s\n", what);
+        exit(1);
+    }
+    fprintf(stderr, "bench: %s: pool warm in %.1f s\n", what, (samples_now_ms() - t) / 1e3);
+}
+
+/* ---- acquire, eval, release ---- */
+
+struct lease {
+    bool granted, evaluated;
+    struct slot *slot;
+    double began;
+    struct samples *acquire_ms; /* where the acquire latency goes, or NULL */
+    struct samples *eval_ms;
+};
+
+static void on_grant(const struct pool_grant *g, void *arg)
+{
+    struct lease *l = arg;
+
+    l->granted = true;
+    l->slot = g->slot;
+    if (l->acquire_ms)
+        samples_add(l->acquire_ms, samples_now_ms() - l->began);
+    if (!g->slot)
+        fprintf(stderr, "bench: acquire failed: %s: %s\n", g->error, g->message);
+}
+
+static void lease_start(struct pool *p, struct lease *l)
+{
+    struct pool_acquire_args args = {.owner = "bench"};
+
+    l->granted = l->evaluated = false;
+    l->slot = NULL;
+    l->began = samples_now_ms();
+    pool_acquire(p, &args, on_grant, l);
+}
+
+static void on_eval(struct slot *s, const struct pool_eval_result *res, void *arg)
+{
+    struct lease *l = arg;
+
+    l->evaluated = true;
+    if (l->eval_ms)
+        samples_add(l->eval_ms, res->seconds * 1e3);
+    if (res->reply->outcome != RCONN_REPLY_OK)
+        fprintf(stderr, "bench: eval failed (outcome %d)\n", res->reply->outcome);
+}
+
+static bool lease_eval(struct lease *l, const char *src)
+{
+    l->evaluated = false;
+    pool_eval(l->slot, src, 60, on_eval, l);
+    return run_until(is_true, &l->evaluated, 90);
+}
+
+#define FIRST_QUERY "DBI::dbGetQuery(cdm_con, 'SELECT count(*) AS n FROM person')$n"
+
+/* One at a time at a steady rate: acquire, the first CDM query, release. */
+static void bench_sequential(struct samples *acquire, struct samples *query)
+{
+    int count = opts.quick ? 30 : 200;
+    double interval = opts.quick ? 0.25 : 1.0;
+    struct pool *p = pool_make(8, 16, 4, RECYCLE_CONTAINER);
+    struct lease l = {.acquire_ms = acquire, .eval_ms = query};
+
+    wait_ready(p, "sequential");
+    for (int i = 0; i < count; i++) {
+        lease_start(p, &l);
+        run_until(is_true, &l.granted, 150);
+        if (!l.slot)
+            continue;
+        lease_eval(&l, FIRST_QUERY);
+        pool_release(l.slot, "bench");
+        pause_for(interval);
+    }
+    pool_finish(p);
+}
+
+static bool all_granted(void *arg)
+{
+    struct lease *ls = arg;
+
+    for (int i = 0; i < 8; i++) {
+        if (!ls[i].granted)
+            return false;
+    }
+    return true;
+}
+
+/* Bursts of eight acquirers at once, the pool refilled between bursts. */
+static void bench_bursts(struct samples *acquire)
+{
+    int bursts = opts.quick ? 4 : 25;
+    struct pool *p = pool_make(8, 16, 4, RECYCLE_CONTAINER);
+    struct lease ls[8];
+
+    wait_ready(p, "bursts");
+    for (int b = 0; b < bursts; b++) {
+        for (int i = 0; i < 8; i++) {
+            ls[i] = (struct lease){.acquire_ms = acquire};
+            lease_start(p, &ls[i]);
+        }
+        run_until(all_granted, ls, 150);
+        for (int i = 0; i < 8; i++) {
+            if (ls[i].slot)
+                pool_release(ls[i].slot, "bench");
+        }
+        wait_ready(p, "bursts refill");
+    }
+    pool_finish(p);
+}
+
+/* The reference's way: no pool, so a session waits for create, start,
+ * Rserve ready, connect (and here also warm-up, which only adds to it). */
+static void bench_cold(struct samples *cold)
+{
+    int count = opts.quick ? 3 : 10;
+    struct pool *p = pool_make(0, 1, 1, RECYCLE_CONTAINER);
+    struct lease l = {.acquire_ms = cold};
+
+    run_until(NULL, NULL, 1); /* leftover cleanup */
+    for (int i = 0; i < count; i++) {
+        lease_start(p, &l);
+        run_until(is_true, &l.granted, 150);
+        if (l.slot)
+            pool_release(l.slot, "bench");
+        pause_for(1.5); /* the retired container is removed */
+    }
+    pool_finish(p);
+}
+
+/* ---- a fresh fork without warm-up ---- */
+
+struct fork_run {
+    struct rconn conn;
+    bool ready, closed, answered;
+    double began;
+};
+
+static void fork_ready(struct rconn *c)
+{
+    ((struct fork_run *)c->owner)->ready = true;
+}
+
+static void fork_closed(struct rconn *c, const char *reason)
+{
+    ((struct fork_run *)c->owner)->closed = true;
+}
+
+static const struct rconn_callbacks fork_callbacks = {.ready = fork_ready, .closed = fork_closed};
+
+static void fork_answered(struct rconn *c, void *ctx, const struct rconn_reply *reply)
+{
+    struct fork_run *f = ctx;
+
+    f->answered = true;
+    if (reply->outcome != RCONN_REPLY_OK)
+        fprintf(stderr, "bench: cold query failed (outcome %d)\n", reply->outcome);
+}
+
+static bool fork_ready_or_closed(void *arg)
+{
+    struct fork_run *f = arg;
+
+    return f->ready || f->closed;
+}
+
+/* Connect to the slot's Rserve (a new fork), open the CDM and query it. */
+static void fork_query(const char *socket_path, struct samples *ms)
+{
+    char src[512];
+    struct fork_run f = {0};
+
+    snprintf(src, sizeof(src),
+             "con <- DBI::dbConnect(RSQLite::SQLite(), '/cdm/%s.sqlite', flags ="
+             " RSQLite::SQLITE_RO); DBI::dbGetQuery(con, 'SELECT count(*) AS n FROM person')$n",
+             opts.cdm);
+    f.began = samples_now_ms();
+    rconn_init(&f.conn, loop, NULL, &fork_callbacks, &f);
+    rconn_connect_unix(&f.conn, socket_path);
+    run_until(fork_ready_or_closed, &f, 30);
+    if (f.ready) {
+        rconn_eval(&f.conn, src, fork_answered, &f);
+        run_until(is_true, &f.answered, 60);
+        samples_add(ms, samples_now_ms() - f.began);
+    }
+    rconn_close(&f.conn, "bench done");
+}
+
+static void bench_fork_query(struct samples *cold_fork)
+{
+    int count = opts.quick ? 10 : 30;
+    struct pool *p = pool_make(1, 2, 1, RECYCLE_CONTAINER);
+    struct lease l = {0};
+
+    wait_ready(p, "fork query");
+    lease_start(p, &l);
+    run_until(is_true, &l.granted, 150);
+    for (int i = 0; l.slot && i < count; i++)
+        fork_query(pool_slot_socket(l.slot), cold_fork);
+    if (l.slot)
+        pool_release(l.slot, "bench");
+    pool_finish(p);
+}
+
+/* ---- sustained rate ---- */
+
+struct client {
+    struct pool *pool;
+    struct lease lease;
+    bool running;
+    unsigned sessions;
+};
+
+static void client_next(struct client *c);
+
+static void client_evaluated(struct slot *s, const struct pool_eval_result *res, void *arg)
+{
+    struct client *c = arg;
+
+    if (res->reply->outcome == RCONN_REPLY_OK)
+        c->sessions++;
+    pool_release(s, "bench");
+    client_next(c);
+}
+
+static void client_granted(const struct pool_grant *g, void *arg)
+{
+    struct client *c = arg;
+
+    on_grant(g, &c->lease);
+    if (!g->slot) {
+        c->running = false; /* reported by on_grant; no retry storm */
+        return;
+    }
+    pool_eval(g->slot, "1L", 60, client_evaluated, c);
+}
+
+static void client_next(struct client *c)
+{
+    struct pool_acquire_args args = {.owner = "bench"};
+
+    if (!c->running)
+        return;
+    c->lease.began = samples_now_ms();
+    pool_acquire(c->pool, &args, client_granted, c);
+}
+
+/* Four clients in a loop of acquire, one eval, release for `seconds`. */
+static double bench_sustained(enum recycle_mode mode, struct samples *acquire)
+{
+    double seconds = opts.quick ? 15 : 60;
+    struct pool *p = pool_make(8, 16, 4, mode);
+    struct client clients[4];
+    unsigned total = 0;
+
+    wait_ready(p, mode == RECYCLE_CONTAINER ? "sustained container" : "sustained process");
+    for (int i = 0; i < 4; i++) {
+        clients[i] = (struct client){.pool = p, .running = true};
+        clients[i].lease.acquire_ms = acquire;
+        client_next(&clients[i]);
+    }
+    pause_for(seconds);
+    for (int i = 0; i < 4; i++) {
+        clients[i].running = false;
+        total += clients[i].sessions;
+    }
+    pause_for(2); /* the last evaluations end */
+    pool_finish(p);
+    return total / seconds;
+}
+
+/* ---- start rate ---- */
+
+static double bench_start_rate(unsigned max_starting)
+{
+    unsigned n = opts.quick ? 4 : 8;
+    struct pool *p = pool_make(n, n, max_starting, RECYCLE_CONTAINER);
+    double t = samples_now_ms(), rate;
+
+    wait_ready(p, "start rate");
+    rate = n / ((samples_now_ms() - t) / 1e3);
+    pool_finish(p);
+    return rate;
+}
+
+/* ---- main ---- */
+
+static void on_version(const struct backend_result *res, void *arg)
+{
+    *(int *)arg = res->error == BACKEND_OK ? 1 : 2;
+}
+
+static void parse_args(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"quick", no_argument, NULL, 'q'},
+        {"image", required_argument, NULL, 'i'},
+        {"uid", required_argument, NULL, 'u'},
+        {"cdm-dir", required_argument, NULL, 'd'},
+        {"cdm", required_argument, NULL, 'c'},
+        {"work", required_argument, NULL, 'w'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (c) {
+        case 'q':
+            opts.quick = true;
+            break;
+        case 'i':
+            opts.image = optarg;
+            break;
+        case 'u':
+            opts.uid = (unsigned)atoi(optarg);
+            break;
+        case 'd':
+            opts.cdm_dir = optarg;
+            break;
+        case 'c':
+            opts.cdm = optarg;
+            break;
+        case 'w':
+            opts.work = optarg;
+            break;
+        default:
+            exit(2);
+        }
+    }
+    if (!opts.uid || !opts.cdm_dir) {
+        fprintf(stderr, "usage: omcp-bench-pool [--quick] --uid UID --cdm-dir DIR [--cdm NAME]"
+                        " [--image IMAGE] [--work DIR]\n");
+        exit(2);
+    }
+}
+
+static void prepare(void)
+{
+    const char *err = NULL;
+    int version = 0;
+    char tmpl[] = "/var/tmp/omcp-bench-pool-XXXXXX";
+
+    if (!opts.work && !(opts.work = mkdtemp(tmpl))) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    opts.work = strdup(opts.work);
+    snprintf(run_dir, sizeof(run_dir), "%s/run", opts.work);
+    snprintf(ws_root, sizeof(ws_root), "%s/workspaces", opts.work);
+    snprintf(label, sizeof(label), "%s", opts.work);
+    loop = ev_default_loop(0);
+    docker = docker_new(loop, NULL, &err);
+    docker_check_version(docker, on_version, &version);
+    while (!version)
+        ev_run(loop, EVRUN_ONCE);
+    if (version != 1) {
+        fprintf(stderr, "bench: no usable Docker engine\n");
+        exit(1);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static const unsigned widths[] = {1, 2, 4, 8};
+    struct samples seq = {0}, burst = {0}, cold = {0}, warm_query = {0}, fork_ms = {0};
+    struct samples sus_container = {0}, sus_process = {0};
+    double rate_container, rate_process, starts[4];
+    size_t nwidths;
+
+    parse_args(argc, argv);
+    nwidths = opts.quick ? 3 : 4;
+    log_min_level = L_WARN;
+    prepare();
+    printf("omcp-bench-pool: %s mode, image %s, CDM %s/%s.sqlite\n", opts.quick ? "quick" : "full",
+           opts.image, opts.cdm_dir, opts.cdm);
+
+    bench_sequential(&seq, &warm_query);
+    bench_bursts(&burst);
+    bench_cold(&cold);
+    bench_fork_query(&fork_ms);
+    rate_container = bench_sustained(RECYCLE_CONTAINER, &sus_container);
+    rate_process = bench_sustained(RECYCLE_PROCESS, &sus_process);
+    for (size_t i = 0; i < nwidths; i++)
+        starts[i] = bench_start_rate(widths[i]);
+
+    printf("\n");
+    samples_report("acquire, warm pool, 1 at a time", &seq, "ms");
+    samples_report("acquire, warm pool, bursts of 8", &burst, "ms");
+    samples_report("cold start (create..connect..warm)", &cold, "ms");
+    samples_ratio("ratio cold / warm acquire", &cold, &seq);
+    samples_report("first CDM query, warmed lease", &warm_query, "ms");
+    samples_report("first CDM query, fresh fork", &fork_ms, "ms");
+    samples_ratio("ratio fresh fork / warmed lease", &fork_ms, &warm_query);
+    samples_report("acquire under load, container mode", &sus_container, "ms");
+    samples_report("acquire under load, process mode", &sus_process, "ms");
+    printf("%-38s %9.2f sessions/s\n", "sustained, POOL_RECYCLE=container", rate_container);
+    printf("%-38s %9.2f sessions/s\n", "sustained, POOL_RECYCLE=process", rate_process);
+    for (size_t i = 0; i < nwidths; i++)
+        printf("POOL_MAX_STARTING=%-20u %9.2f containers/s\n", widths[i], starts[i]);
+    docker_free(docker);
+    rmdir(run_dir);
+    rmdir(ws_root);
+    rmdir(opts.work);
+    return 0;
+}
