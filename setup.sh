@@ -26,9 +26,9 @@ build_packages=(build-essential cmake pkg-config libev-dev libmsgpack-dev libcur
                 libarchive-dev libxxhash-dev libinih-dev libjansson-dev libsqlite3-dev
                 libhttp-parser-dev)
 engine_packages=(docker.io debootstrap)
-test_packages=(clang clang-format libclang-rt-14-dev python3 sqlite3 busybox-static iproute2
+test_packages=(clang clang-format libclang-rt-14-dev python3 sqlite3 xxhash busybox-static iproute2
                r-base-core r-cran-rserve r-cran-rsclient r-cran-dbi r-cran-rsqlite
-               r-cran-jsonlite)
+               r-cran-jsonlite r-cran-bit64)
 
 started=$SECONDS
 step() { printf '\n== [%4ds] %s\n' $((SECONDS - started)) "$*"; }

@@ -1,4 +1,4 @@
-/* Lexical path resolution under /sandbox and base64 decoding for the file tools. */
+/* Lexical path resolution under /sandbox and base64 for the file tools. */
 #include "mcp/path.h"
 
 #include "proxy/mem.h"
@@ -151,4 +151,31 @@ unsigned char *mcp_base64_decode(const char *text, size_t len, size_t *out_len)
 invalid:
     free(out);
     return NULL;
+}
+
+char *mcp_base64_encode(const unsigned char *bytes, size_t len)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = xmalloc((len + 2) / 3 * 4 + 1);
+    size_t n = 0, i = 0;
+
+    for (; i + 2 < len; i += 3) {
+        unsigned v = (unsigned)bytes[i] << 16 | (unsigned)bytes[i + 1] << 8 | bytes[i + 2];
+
+        out[n++] = alphabet[v >> 18];
+        out[n++] = alphabet[(v >> 12) & 63];
+        out[n++] = alphabet[(v >> 6) & 63];
+        out[n++] = alphabet[v & 63];
+    }
+    if (i < len) {
+        unsigned v = (unsigned)bytes[i] << 16 | (i + 1 < len ? (unsigned)bytes[i + 1] << 8 : 0);
+
+        out[n++] = alphabet[v >> 18];
+        out[n++] = alphabet[(v >> 12) & 63];
+        out[n++] = i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
+        out[n++] = '=';
+    }
+    out[n] = '\0';
+    return out;
 }

@@ -1,5 +1,6 @@
 /* omcp-rproxy: command line, start-up and the event loop. */
 #include "mcp/backend.h"
+#include "mcp/pool_backend.h"
 #include "mcp/stdio.h"
 #include "mcp/tools.h"
 #include "pool/docker.h"
@@ -29,10 +30,13 @@ struct daemon {
     ev_signal sigterm_watcher;
     ev_signal sighup_watcher;
     struct mcp_limits mcp_limits;
-    struct mcp_stdio *stdio; /* the MCP client on stdin/stdout, with STDIO=true */
-    struct docker *docker;   /* the container engine's client */
-    struct pool *pool;       /* the warm pool, once the engine client exists */
+    struct mcp_stdio *stdio;      /* the MCP client on stdin/stdout, with STDIO=true */
+    struct docker *docker;        /* the container engine's client */
+    struct pool *pool;            /* the warm pool, once the engine client exists */
+    struct mcp_backend *sessions; /* MCP sessions on the pool */
     const char *stop_reason;
+    bool stopping; /* the pool is removing its containers */
+    int signals;   /* SIGINT and SIGTERM received; the second stops at once */
 };
 
 /* How long a stop waits for the pool to remove its containers. */
@@ -173,20 +177,29 @@ static void on_pool_stopped(struct pool *p, void *arg)
     ev_break(d->loop, EVBREAK_ALL);
 }
 
-/* The first signal stops the pool (its containers are removed); a second
- * one stops at once. */
+/* Sessions end first, while their slots still exist; then the pool removes
+ * every container and the loop ends. */
+static void daemon_stop(struct daemon *d, const char *reason)
+{
+    d->stopping = true;
+    d->stop_reason = reason;
+    mcp_pool_backend_close_all(d->sessions, reason);
+    pool_stop(d->pool, DAEMON_STOP_TIMEOUT, on_pool_stopped, d);
+}
+
+/* The first signal stops the pool (its containers are removed), or lets a
+ * stop already under way go on; a second one stops at once. */
 static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
     struct daemon *d = w->data;
-    static bool stopping;
 
     log_info("msg=\"stopping\" signal=%s", w->signum == SIGINT ? "SIGINT" : "SIGTERM");
-    if (stopping || !d->pool) {
+    if (++d->signals > 1 || !d->pool) {
         ev_break(loop, EVBREAK_ALL);
         return;
     }
-    stopping = true;
-    pool_stop(d->pool, DAEMON_STOP_TIMEOUT, on_pool_stopped, d);
+    if (!d->stopping)
+        daemon_stop(d, "signal");
 }
 
 static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
@@ -211,22 +224,17 @@ static void on_stdio_closed(struct mcp_stdio *io, const char *reason, void *arg)
 {
     struct daemon *d = arg;
 
-    d->stop_reason = "stdio client gone";
     if (d->pool)
-        pool_stop(d->pool, DAEMON_STOP_TIMEOUT, on_pool_stopped, d);
+        daemon_stop(d, "stdio client gone");
     else
         ev_break(d->loop, EVBREAK_ALL);
 }
 
-/* Until the warm pool exists every session tool answers backend_unavailable;
- * the protocol itself is served in full. */
 static bool start_stdio(struct daemon *d)
 {
-    struct mcp_conn_config cfg = {.limits = &d->mcp_limits,
-                                  .backend = mcp_backend_unavailable(),
-                                  .server_version = OMCP_VERSION};
+    struct mcp_conn_config cfg = {
+        .limits = &d->mcp_limits, .backend = d->sessions, .server_version = OMCP_VERSION};
 
-    mcp_limits_from_config(&d->mcp_limits, &d->cfg);
     d->stdio = mcp_stdio_start(d->loop, STDIN_FILENO, STDOUT_FILENO, &cfg, on_stdio_closed, d);
     if (!d->stdio) {
         log_error("front_end=stdio msg=\"cannot serve stdin/stdout\" errno=%d", errno);
@@ -253,6 +261,7 @@ static void on_engine_checked(const struct backend_result *res, void *arg)
 static bool start_pool(struct daemon *d)
 {
     struct pool_config pc;
+    struct mcp_pool_backend_config bc;
     const char *err = NULL;
 
     d->docker = docker_new(d->loop, d->cfg.docker_host, &err);
@@ -268,11 +277,16 @@ static bool start_pool(struct daemon *d)
         return false;
     }
     pool_start(d->pool);
+    mcp_limits_from_config(&d->mcp_limits, &d->cfg);
+    mcp_pool_backend_config_from(&bc, &d->cfg);
+    d->sessions = mcp_pool_backend_new(d->loop, d->pool, &bc);
     return true;
 }
 
 static void stop_pool(struct daemon *d)
 {
+    mcp_pool_backend_free(d->sessions);
+    d->sessions = NULL;
     pool_free(d->pool);
     d->pool = NULL;
     if (d->docker)

@@ -8,3 +8,8 @@ omcp_integration_test(mcp_stdio_sdk ${CMAKE_SOURCE_DIR}/tests/integration/mcp_st
                       $<TARGET_FILE:omcp-rproxy>)
 omcp_integration_test(mcp_stdio_framing ${CMAKE_SOURCE_DIR}/tests/integration/mcp_stdio_framing.sh
                       $<TARGET_FILE:omcp-rproxy>)
+
+# Real sessions: the SDK client against a warm pool of sandbox containers.
+omcp_integration_test(mcp_stdio_sessions ${CMAKE_SOURCE_DIR}/tests/integration/mcp_stdio_sessions.sh
+                      $<TARGET_FILE:omcp-rproxy> $<TARGET_FILE:omcp-cdmgen>)
+set_tests_properties(mcp_stdio_sessions PROPERTIES FIXTURES_REQUIRED sandbox_image)

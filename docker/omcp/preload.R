@@ -18,11 +18,12 @@ local({
         loadNamespace(p)
 })
 
-# The warm-up functions live in an attached environment of their own, so a
+# The warm-up and evaluation functions live in an attached environment of their own, so a
 # session's ls() stays empty and rm(list = ls()) cannot remove them.
 local({
     env <- attach(NULL, name = "omcp:sandbox")
     sys.source("/opt/omcp/warmup.R", envir = env)
+    sys.source("/opt/omcp/exec.R", envir = env)
 })
 
 # Opening a PNG device once here loads cairo and the font cache in the
@@ -35,6 +36,12 @@ local({
     grDevices::dev.off()
     unlink(f)
 })
+
+# One evaluation through the same path execute_in_session takes loads what
+# it needs (evaluate's handlers, print and format methods, jsonlite's
+# writer) and compiles it here once, so a session's first call is as fast
+# as its second.
+invisible(utils::capture.output(omcp_exec("data.frame(n = 1:2, s = c(\"a\", NA))")))
 
 # Every session is a fork of this process and shares its memory until it
 # writes. R's garbage collector writes to every object it marks, so the

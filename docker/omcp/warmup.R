@@ -60,5 +60,9 @@ omcp_warmup <- function(cdm = Sys.getenv("OMCP_CDM"), db_host = "", db_port = ""
     if (dir.exists(workdir))
         setwd(workdir)
     omcp_open_cdm(cdm)
+    # A fresh fork pays tens of milliseconds on its first evaluation (pages
+    # of the parent's heap copied as they are written, a graphics device
+    # opened); one evaluation here pays them before the session is leased.
+    invisible(utils::capture.output(omcp_exec("invisible(NULL)")))
     Sys.getpid()
 }

@@ -4,8 +4,10 @@
 # client's pinned packages with `npm ci` when tests/node/node_modules is missing.
 set -uo pipefail
 bin=$1
-# The daemon keeps no warm slot here: these checks are about the protocol.
+# No warm slot and no container engine here: these checks are about the
+# protocol and the answers a client gets when no sandbox can be had.
 export POOL_MIN_IDLE=0 STATE_DIR=$(mktemp -d)
+export DOCKER_HOST=unix://$STATE_DIR/no-engine.sock
 trap 'rm -rf "$STATE_DIR"' EXIT
 here=$(cd "$(dirname "$0")/../node" && pwd)
 

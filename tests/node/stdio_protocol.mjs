@@ -1,7 +1,7 @@
 // The MCP front end over stdio, as the official TypeScript SDK client sees it
 // and as a raw peer sending odd lines sees it. Usage: node stdio_protocol.mjs DAEMON
-// Everything here works without the warm pool: session tools must answer with
-// the backend_unavailable envelope until the pool is built.
+// The daemon runs with no container engine: tools that need a sandbox answer
+// with structured envelopes, and the protocol itself is served in full.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -37,7 +37,8 @@ async function step(name, fn) {
 }
 
 async function sdkScenario() {
-    const transport = new StdioClientTransport({ command: daemon, args: daemonArgs, stderr: 'pipe' });
+    const transport = new StdioClientTransport({ command: daemon, args: daemonArgs, env: process.env,
+        stderr: 'pipe' });
     let stderr = '';
     transport.stderr.on('data', (chunk) => { stderr += chunk; });
     const client = new Client({ name: 'omcp-sdk-test', version: '1.0.0' });
@@ -87,20 +88,25 @@ async function sdkScenario() {
         await client.setLoggingLevel('warning');
     });
 
-    await step('sdk: session tools answer backend_unavailable as isError (outputSchema checked)', async () => {
-        for (const [name, args] of [
-            ['create_session', {}],
-            ['execute_in_session', { session_id: 's', code: 'print(1)' }],
-            ['pool_status', {}],
-        ]) {
-            const result = await client.callTool({ name, arguments: args });
-            assert.equal(result.isError, true, name);
-            assert.equal(result.structuredContent.success, false);
-            assert.equal(result.structuredContent.error.code, 'backend_unavailable');
-            assert.equal(result.structuredContent.error.retryable, false);
-            assert.match(result.structuredContent.error.message, /warm pool/);
-            assert.deepEqual(JSON.parse(result.content[0].text), result.structuredContent);
-        }
+    await step('sdk: with no container engine, tools answer envelopes (outputSchema checked)', async () => {
+        const created = await client.callTool({ name: 'create_session', arguments: {} });
+        assert.equal(created.isError, true);
+        assert.equal(created.structuredContent.success, false);
+        assert.equal(created.structuredContent.error.code, 'backend_unavailable');
+        assert.equal(created.structuredContent.error.retryable, true);
+        assert.match(created.structuredContent.error.message, /engine/);
+        assert.deepEqual(JSON.parse(created.content[0].text), created.structuredContent);
+
+        const exec = await client.callTool({ name: 'execute_in_session',
+            arguments: { session_id: 's', code: 'print(1)' } });
+        assert.equal(exec.isError, true);
+        assert.equal(exec.structuredContent.error.code, 'session_not_found');
+
+        const status = await client.callTool({ name: 'pool_status', arguments: {} });
+        assert.equal(status.isError, false);
+        assert.equal(status.structuredContent.success, true);
+        assert.equal(status.structuredContent.engine_up, false);
+        assert.equal(status.structuredContent.sessions_total, 0);
         assert.ok(logs.some((l) => l.level === 'warning' && l.data.code === 'backend_unavailable'));
     });
 
@@ -211,9 +217,10 @@ async function rawScenario() {
         assert.equal(list.result.tools[0].annotations, undefined);
         const call = await peer.request({ jsonrpc: '2.0', id: 10, method: 'tools/call',
             params: { name: 'list_sessions', arguments: {} } });
-        assert.equal(call.result.isError, true);
+        assert.equal(call.result.isError, false);
         assert.equal(call.result.structuredContent, undefined);
-        assert.equal(JSON.parse(call.result.content[0].text).error.code, 'backend_unavailable');
+        assert.deepEqual(JSON.parse(call.result.content[0].text),
+            { success: true, count: 0, sessions: [] });
     });
 
     await step('raw: a batch is refused outside 2025-03-26', async () => {
