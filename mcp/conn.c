@@ -2,6 +2,7 @@
 #include "mcp/conn.h"
 
 #include "mcp/jsonrpc.h"
+#include "proxy/buf.h"
 #include "proxy/log.h"
 #include "proxy/mem.h"
 
@@ -173,23 +174,62 @@ static void call_free(struct call *call)
     }
 }
 
+/* Arguments whose text is the user's work, not a parameter: the audit line
+ * gives their size only. */
+static bool audit_size_only(const char *key)
+{
+    return strcmp(key, "code") == 0 || strcmp(key, "sql") == 0 || strcmp(key, "content") == 0;
+}
+
+/* The call's arguments as logfmt pairs: scalars as they are (long strings
+ * cut), bodies by their size, objects flattened one level deep. */
+static void audit_args(struct buf *out, const char *prefix, json_t *args)
+{
+    const char *key;
+    json_t *value;
+    char cut[129];
+
+    json_object_foreach(args, key, value)
+    {
+        if (json_is_string(value) && audit_size_only(key)) {
+            buf_printf(out, " %s%s_bytes=%zu", prefix, key, json_string_length(value));
+        } else if (json_is_string(value)) {
+            snprintf(cut, sizeof(cut), "%s", json_string_value(value));
+            buf_printf(out, " %s%s=%s", prefix, key, log_quote(cut));
+        } else if (json_is_number(value)) {
+            buf_printf(out, " %s%s=%g", prefix, key, json_number_value(value));
+        } else if (json_is_boolean(value)) {
+            buf_printf(out, " %s%s=%s", prefix, key, json_is_true(value) ? "true" : "false");
+        } else if (json_is_object(value) && !*prefix) {
+            char nested[64];
+
+            snprintf(nested, sizeof(nested), "%s.", key);
+            audit_args(out, nested, value);
+        }
+    }
+}
+
+/* One audit line per tool call, with who asked, what, and how it ended. */
 static void log_outcome(struct call *call, const struct mcp_result *res, double ms)
 {
     struct mcp_conn *conn = call->conn;
     const char *tool = mcp_tool_name(call->tool);
+    struct buf args = BUF_INIT;
 
-    if (res->error) {
-        log_info("owner=%s tool=%s msg=\"tool call failed\" code=%s ms=%.2f",
-                 log_quote(conn->owner), tool, log_quote(res->error), ms);
+    if (log_enabled(L_INFO)) {
+        audit_args(&args, "",
+                   json_object_get(json_object_get(call->request, "params"), "arguments"));
+        log_info("owner=%s tool=%s msg=\"tool call\" outcome=%s ms=%.2f%s", log_quote(conn->owner),
+                 tool, res->error ? log_quote(res->error) : "ok", ms, args.len ? args.data : "");
+        buf_free(&args);
+    }
+    if (res->error)
         client_log(conn, 3,
                    must(json_pack("{s:s,s:s,s:s,s:f}", "event", "tool_failed", "tool", tool, "code",
                                   res->error, "ms", ms)));
-    } else {
-        log_debug("owner=%s tool=%s msg=\"tool call done\" ms=%.2f", log_quote(conn->owner), tool,
-                  ms);
+    else
         client_log(conn, 1,
                    must(json_pack("{s:s,s:s,s:f}", "event", "tool_done", "tool", tool, "ms", ms)));
-    }
 }
 
 /* The backend's answer to a tools/call. */
