@@ -13,3 +13,6 @@ omcp_integration_test(mcp_stdio_framing ${CMAKE_SOURCE_DIR}/tests/integration/mc
 omcp_integration_test(mcp_stdio_sessions ${CMAKE_SOURCE_DIR}/tests/integration/mcp_stdio_sessions.sh
                       $<TARGET_FILE:omcp-rproxy> $<TARGET_FILE:omcp-cdmgen>)
 set_tests_properties(mcp_stdio_sessions PROPERTIES FIXTURES_REQUIRED sandbox_image)
+
+# The file tools' host side and the R and SQL text built from arguments.
+omcp_unit_test(test_workspace SOURCES unit/test_workspace.c LIBS omcp_mcp)
