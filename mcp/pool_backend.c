@@ -131,8 +131,7 @@ static struct mcp_session *usable_session(struct mcp_pool_backend *b,
     if (s->state == MCP_SESSION_LOST && needs_r) {
         mcp_fail(caller, "session_lost", false,
                  must(json_pack("{s:s}", "reason", s->lost_reason ? s->lost_reason : "")),
-                 "The session's R process is gone (%s); its workspace files can still be "
-                 "read until close_session. Create a new session to run code",
+                 "The session's R process is gone (%s); close it and create a new session",
                  s->lost_reason ? s->lost_reason : "unknown reason");
         return NULL;
     }
