@@ -115,6 +115,22 @@ static json_t *session_fields(const struct mcp_session *s)
                           "last_used", used, "cdm", s->cdm, "idle_timeout_secs", s->idle_timeout));
 }
 
+static void fail_lost(const struct mcp_caller *caller, const struct mcp_session *s)
+{
+    const char *cause = s->lost_cause ? s->lost_cause : POOL_CAUSE_CLOSED;
+    const char *why = strcmp(cause, POOL_CAUSE_OOM) == 0 ? "R ran out of memory and the kernel "
+                                                           "ended it"
+                      : s->lost_reason                   ? s->lost_reason
+                                                         : "connection closed";
+
+    mcp_fail(caller, "session_lost", false,
+             must(json_pack("{s:s,s:s}", "reason", cause, "message",
+                            s->lost_reason ? s->lost_reason : "")),
+             "The session's R process is gone (%s); its variables are lost. Close it and create "
+             "a new session",
+             why);
+}
+
 /* Finds the caller's session for a call that needs its R connection or
  * workspace; answers the failure and returns NULL when it cannot be used. */
 static struct mcp_session *usable_session(struct mcp_pool_backend *b,
@@ -129,10 +145,7 @@ static struct mcp_session *usable_session(struct mcp_pool_backend *b,
         return NULL;
     }
     if (s->state == MCP_SESSION_LOST && needs_r) {
-        mcp_fail(caller, "session_lost", false,
-                 must(json_pack("{s:s}", "reason", s->lost_reason ? s->lost_reason : "")),
-                 "The session's R process is gone (%s); close it and create a new session",
-                 s->lost_reason ? s->lost_reason : "unknown reason");
+        fail_lost(caller, s);
         return NULL;
     }
     if (s->state == MCP_SESSION_ACQUIRING || (needs_r && s->busy)) {
@@ -146,9 +159,18 @@ static struct mcp_session *usable_session(struct mcp_pool_backend *b,
     return s;
 }
 
+static void session_lost(struct mcp_session *s, const char *cause, const char *reason)
+{
+    if (s->state == MCP_SESSION_LOST)
+        return;
+    s->lost_cause = cause;
+    mcp_session_set_state(s, MCP_SESSION_LOST, reason);
+}
+
 /* The lease ended without the client asking: an idle timeout closes the
  * session, anything else leaves it lost until the client closes it. */
-static void on_lease_lost(struct slot *slot, const char *code, const char *reason, void *arg)
+static void on_lease_lost(struct slot *slot, const char *code, const char *cause,
+                          const char *reason, void *arg)
 {
     struct mcp_session *s = arg;
     struct mcp_pool_backend *b = s->backend;
@@ -158,7 +180,7 @@ static void on_lease_lost(struct slot *slot, const char *code, const char *reaso
         mcp_session_remove(&b->sessions, s);
         return;
     }
-    mcp_session_set_state(s, MCP_SESSION_LOST, reason);
+    session_lost(s, cause, reason);
 }
 
 /* Ends a session: its lease is released (an evaluation in flight is
@@ -446,8 +468,8 @@ static void on_eval_done(struct slot *slot, const struct pool_eval_result *res, 
         s->calls++;
         s->last_used = ev_time();
         if (res->lost)
-            mcp_session_set_state(s, MCP_SESSION_LOST,
-                                  res->reply->reason ? res->reply->reason : "connection closed");
+            session_lost(s, res->cause,
+                         res->reply->reason ? res->reply->reason : "connection closed");
     }
     if (job->cancelled)
         ;
@@ -455,9 +477,7 @@ static void on_eval_done(struct slot *slot, const struct pool_eval_result *res, 
         mcp_fail(&job->caller, "session_not_found", false, NULL,
                  "The session was closed while this call ran");
     else if (res->lost)
-        mcp_fail(&job->caller, "session_lost", false,
-                 must(json_pack("{s:s}", "reason", s->lost_reason)),
-                 "The session's R process is gone (%s); create a new session", s->lost_reason);
+        fail_lost(&job->caller, s);
     else if (res->interrupted)
         mcp_fail(&job->caller, "execution_timeout", false,
                  must(json_pack("{s:f}", "max_duration_secs", job->timeout)),

@@ -30,6 +30,7 @@ struct mcp_session {
     double idle_timeout; /* seconds without a call before the pool ends it */
     unsigned calls;      /* execute_in_session and omop_query calls answered */
     enum mcp_session_state state;
+    const char *lost_cause;           /* MCP_SESSION_LOST: a POOL_CAUSE_* word (static) */
     char *lost_reason;                /* MCP_SESSION_LOST: why */
     char *workspace;                  /* host directory of /sandbox, kept when the slot is lost */
     struct mcp_pool_backend *backend; /* the backend that holds the table */

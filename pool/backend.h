@@ -126,6 +126,9 @@ struct backend_ops {
     struct backend_call *(*events)(struct backend *b, const char *key, const char *value,
                                    long long since_nano, backend_event_fn on_event,
                                    backend_done_fn ended, void *arg);
+    /* Asks whether the engine answers at all, within a second: a hung engine
+     * fails with BACKEND_TIMEOUT long before an ordinary call would. */
+    struct backend_call *(*ping)(struct backend *b, backend_done_fn done, void *arg);
     /* Stops a call; its callbacks will not run. Not for a call whose done
      * callback is running: that call is finished already. */
     void (*cancel)(struct backend *b, struct backend_call *call);

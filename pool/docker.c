@@ -32,11 +32,12 @@ enum call_kind {
     CALL_EXEC_START,
     CALL_EXEC_INSPECT,
     CALL_EVENTS,
+    CALL_PING,
 };
 
 static const char *const call_names[] = {
     "version", "create", "start", "kill", "remove", "inspect",
-    "list",    "exec",   "exec",  "exec", "events",
+    "list",    "exec",   "exec",  "exec", "events", "ping",
 };
 
 struct backend_call {
@@ -291,12 +292,14 @@ static void classify(struct backend_call *c, CURLcode code, struct backend_resul
         transport_error(c, code, res);
         return;
     }
-    /* exec start answers with the command's raw output, not JSON. */
-    if (c->response.len && c->kind != CALL_EXEC_START)
+    /* exec start answers with the command's raw output, ping with "OK". */
+    bool raw = c->kind == CALL_EXEC_START || c->kind == CALL_PING;
+
+    if (c->response.len && !raw)
         *json = json_loadb(c->response.data, c->response.len, 0, &jerr);
     res->json = *json;
     if ((status >= 200 && status < 300) || status == 304) {
-        if (c->response.len && c->kind != CALL_EXEC_START && !*json)
+        if (c->response.len && !raw && !*json)
             call_fail(c, res, BACKEND_BAD_RESPONSE,
                       "malformed JSON from the Docker engine: %s at byte %d", jerr.text,
                       jerr.position);
@@ -506,7 +509,10 @@ static void call_setopt(struct backend_call *c, const char *method, const char *
     curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->kind == CALL_EVENTS ? 0L : d->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                     c->kind == CALL_EVENTS ? 0L
+                     : c->kind == CALL_PING ? (long)DOCKER_PING_TIMEOUT_MS
+                                            : d->timeout_ms);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
     if (strcmp(method, "POST") == 0) {
         curl_easy_setopt(e, CURLOPT_POST, 1L);
@@ -578,6 +584,14 @@ struct backend_call *docker_check_version(struct docker *d, backend_done_fn done
 
     /* Unversioned on purpose: an old engine must still answer this one. */
     call_send(c, "GET", "/version", NULL);
+    return c;
+}
+
+struct backend_call *docker_ping(struct docker *d, backend_done_fn done, void *arg)
+{
+    struct backend_call *c = call_new(d, CALL_PING, done, arg);
+
+    call_send(c, "GET", "/_ping", NULL);
     return c;
 }
 
@@ -938,6 +952,11 @@ static struct backend_call *op_events(struct backend *b, const char *key, const 
     return docker_events(to_docker(b), key, value, since_nano, on_event, ended, arg);
 }
 
+static struct backend_call *op_ping(struct backend *b, backend_done_fn done, void *arg)
+{
+    return docker_ping(to_docker(b), done, arg);
+}
+
 static void op_cancel(struct backend *b, struct backend_call *call)
 {
     docker_cancel(to_docker(b), call);
@@ -953,6 +972,7 @@ static const struct backend_ops docker_ops = {
     .list = op_list,
     .exec = op_exec,
     .events = op_events,
+    .ping = op_ping,
     .cancel = op_cancel,
 };
 

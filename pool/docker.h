@@ -13,6 +13,8 @@ struct docker;
 #define DOCKER_DEFAULT_HOST         "unix:///var/run/docker.sock"
 #define DOCKER_DEFAULT_TIMEOUT_MS   30000
 #define DOCKER_DEFAULT_MAX_RESPONSE (4u << 20)
+/* A ping that takes longer than this counts as an engine that hangs. */
+#define DOCKER_PING_TIMEOUT_MS 1000
 
 /* Extracts the socket path from a DOCKER_HOST value (NULL or "" means the
  * default). Returns a string the caller frees, or NULL with *err saying why
@@ -58,6 +60,8 @@ struct backend_call *docker_list(struct docker *d, const char *key, const char *
                                  backend_done_fn done, void *arg);
 struct backend_call *docker_exec(struct docker *d, const char *id, const char *const *argv,
                                  backend_done_fn done, void *arg);
+/* GET /_ping, with its own short deadline (DOCKER_PING_TIMEOUT_MS). */
+struct backend_call *docker_ping(struct docker *d, backend_done_fn done, void *arg);
 /* since_nano: replay events from then on (the last event's time_nano after
  * a reconnect), or 0 for events from now. */
 struct backend_call *docker_events(struct docker *d, const char *key, const char *value,

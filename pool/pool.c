@@ -3,6 +3,7 @@
  * timer. Slots are freed only from the loop's check watcher, never inside a
  * callback of their own. */
 #include "pool/pool.h"
+#include "pool/pool_impl.h"
 
 #include "pool/slotdir.h"
 #include "proxy/buf.h"
@@ -23,99 +24,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define POOL_SWEEP_INTERVAL 0.25
-#define POOL_BACKOFF_MIN    0.5
-#define POOL_BACKOFF_MAX    8.0
-#define POOL_CDM_NAME_MAX   64
-#define POOL_SOCKET_NAME    "rserve.sock"
-
-struct slot_list {
-    struct slot *head, *tail;
-};
-
-struct pool_waiter {
-    struct pool_waiter *prev, *next;
-    struct slot *slot; /* set while that slot opens this waiter's CDM */
-    pool_grant_fn done;
-    void *arg;
-    char *owner;
-    char *cdm;
-    double idle_timeout;
-    pool_lost_fn lost;
-    void *lost_arg;
-    double since;    /* ev_time() at pool_acquire */
-    double deadline; /* ev_now() based */
-};
-
-enum eval_phase {
-    EVAL_NONE,
-    EVAL_RUNNING,
-    EVAL_INTERRUPTED, /* SIGINT sent; the grace period runs */
-};
-
-struct slot {
-    struct pool *pool;
-    struct slot *prev, *next; /* on pool->lists[state], or on the reap list */
-    enum slot_state state;
-    unsigned id;
-    char name[48];   /* container name and directory name */
-    char *container; /* the engine's id once created */
-    char *sock_dir;
-    char *sock_path;
-    char *workspace;
-    int watch; /* inotify watch on sock_dir, or -1 */
-    struct rconn conn;
-    bool conn_open;            /* conn initialised and not closed yet */
-    struct backend_call *call; /* the engine call in flight, if any */
-    double created_at;
-    double connected_at;
-    double ready_at;
-    double deadline; /* warm by then, or retired */
-    long long r_pid; /* the session's R process, in the container */
-    char cdm[POOL_CDM_NAME_MAX];
-
-    char *owner; /* while leased */
-    double last_used;
-    double idle_timeout;
-    pool_lost_fn lost;
-    void *lost_arg;
-    struct pool_waiter *grant_to; /* served once its CDM is open */
-
-    enum eval_phase eval_phase;
-    pool_eval_fn eval_done;
-    void *eval_arg;
-    double eval_started;
-    ev_timer eval_timer;
-    struct backend_call *interrupt_call;
-};
-
-struct pool {
-    struct ev_loop *loop;
-    struct pool_config cfg;
-    char instance[17];
-    struct slot_list lists[SLOT_NSTATES];
-    struct slot_list reap;
-    struct pool_waiter *waiters_head, *waiters_tail;
-    ev_timer sweep;
-    ev_check check;
-    ev_io inotify_io;
-    int inotify_fd;
-    char **cdms; /* NULL-terminated */
-    const char *warm_cdm;
-    unsigned next_id;
-    bool started;
-    bool cleaned; /* leftovers of an earlier run are gone */
-    struct backend_call *cleanup_call;
-    unsigned cleanup_removes;
-    bool stopping;
-    double stop_deadline;
-    void (*stop_done)(struct pool *p, void *arg);
-    void *stop_arg;
-    double hold_until; /* no new container before then (backoff) */
-    double backoff;
-    struct pool_stats stats;
-};
-
 static const char *const state_names[SLOT_NSTATES] = {
     "creating", "starting", "warming", "idle", "leased", "recycling", "retiring",
 };
@@ -125,8 +33,6 @@ const char *slot_state_name(enum slot_state st)
     return (unsigned)st < SLOT_NSTATES ? state_names[st] : "?";
 }
 
-static void pool_kick(struct pool *p);
-static void slot_retire(struct slot *s, const char *reason);
 static void slot_connect(struct slot *s);
 static void slot_became_ready(struct slot *s);
 static void slot_reap(struct slot *s);
@@ -376,7 +282,7 @@ struct pool_waiter *pool_acquire(struct pool *p, const struct pool_acquire_args 
                     "every sandbox is leased; close a session or try again later");
         return NULL;
     }
-    if (!p->stats.engine_up && pool_starting(p) == 0) {
+    if (!p->stats.engine_up) {
         waiter_fail(p, w, "backend_unavailable", true,
                     "the container engine does not answer and no sandbox is idle");
         return NULL;
@@ -411,21 +317,23 @@ static void lease_clear(struct slot *s)
     s->lost_arg = NULL;
 }
 
-/* The lease ends without its owner asking; the owner hears of it last. */
-static void slot_lose(struct slot *s, const char *code, const char *reason)
+/* The lease ends without its owner asking; an evaluation in flight is
+ * answered first (with this cause), the owner's lost callback last. */
+void slot_lose(struct slot *s, const char *code, const char *cause, const char *reason)
 {
     pool_lost_fn lost = s->state == SLOT_LEASED ? s->lost : NULL;
     void *arg = s->lost_arg;
 
     if (s->state == SLOT_LEASED) {
         s->pool->stats.lost++;
-        log_warn("slot=%u msg=\"lease lost\" owner=%s code=%s reason=%s", s->id,
-                 log_quote(s->owner), code, log_quote(reason));
+        log_warn("slot=%u msg=\"lease lost\" owner=%s code=%s cause=%s reason=%s", s->id,
+                 log_quote(s->owner), code, cause, log_quote(reason));
     }
     lease_clear(s);
+    s->lose_cause = cause;
     slot_retire(s, reason);
     if (lost)
-        lost(s, code, reason, arg);
+        lost(s, code, cause, reason, arg);
 }
 
 static void on_recycle_exec(const struct backend_result *res, void *arg)
@@ -499,6 +407,8 @@ static void on_eval_reply(struct rconn *c, void *ctx, const struct rconn_reply *
     ev_timer_stop(s->pool->loop, &s->eval_timer);
     res.interrupted = s->eval_phase == EVAL_INTERRUPTED;
     res.lost = reply->outcome == RCONN_REPLY_FAILED;
+    if (res.lost)
+        res.cause = s->lose_cause ? s->lose_cause : health_drop_cause(s);
     res.seconds = ev_time() - s->eval_started;
     s->eval_phase = EVAL_NONE;
     s->eval_done = NULL;
@@ -545,7 +455,8 @@ static void on_eval_timer(struct ev_loop *loop, ev_timer *w, int revents)
         pool_interrupt(s);
         return;
     }
-    slot_lose(s, "session_lost", "R did not stop within the interrupt grace; container killed");
+    slot_lose(s, "session_lost", POOL_CAUSE_IGNORED,
+              "R did not stop within the interrupt grace; container killed");
 }
 
 void pool_eval(struct slot *s, const char *source, double timeout, pool_eval_fn done, void *arg)
@@ -661,6 +572,8 @@ static void on_warm(struct rconn *c, void *ctx, const struct rconn_reply *reply)
         hist_record(&p->stats.start, now - s->created_at);
     }
     p->backoff = 0;
+    s->probed_at = now;
+    s->oom_kills = health_oom_kills(s->container);
     log_info("slot=%u msg=\"warm\" r_pid=%lld cdm=%s warmup_ms=%.1f", s->id, s->r_pid,
              log_quote(s->cdm), (now - s->connected_at) * 1e3);
     slot_became_ready(s);
@@ -695,7 +608,7 @@ static void on_conn_closed(struct rconn *c, const char *reason)
         return;
     }
     snprintf(why, sizeof(why), "rserve connection closed: %s", reason);
-    slot_lose(s, "session_lost", why);
+    slot_lose(s, "session_lost", health_drop_cause(s), why);
 }
 
 static const struct rconn_callbacks slot_conn_callbacks = {
@@ -755,7 +668,7 @@ static void slot_socket_appeared(struct slot *s)
     slot_connect(s);
 }
 
-static void engine_answered(struct pool *p, const struct backend_result *res)
+void pool_engine_answered(struct pool *p, const struct backend_result *res)
 {
     bool up = res->error != BACKEND_ENGINE_UNREACHABLE && res->error != BACKEND_TIMEOUT;
 
@@ -763,9 +676,13 @@ static void engine_answered(struct pool *p, const struct backend_result *res)
         log_warn("msg=\"container engine %s\" reason=%s", up ? "answers" : "unreachable",
                  log_quote(res->message ? res->message : backend_error_name(res->error)));
     p->stats.engine_up = up;
-    if (!up && pool_starting(p) <= 1 && !p->lists[SLOT_IDLE].head)
+    /* Waiters exist only while no slot is idle; containers being started
+     * will not come from an engine that does not answer. */
+    if (!up)
         waiters_fail_all(p, "backend_unavailable", true,
                          "the container engine does not answer and no sandbox is idle");
+    else
+        pool_kick(p);
 }
 
 static void start_failed(struct slot *s, const struct backend_result *res, const char *step)
@@ -773,7 +690,7 @@ static void start_failed(struct slot *s, const struct backend_result *res, const
     struct pool *p = s->pool;
     char why[300];
 
-    engine_answered(p, res);
+    pool_engine_answered(p, res);
     p->stats.start_failed++;
     p->backoff = p->backoff ? p->backoff * 2 : POOL_BACKOFF_MIN;
     if (p->backoff > POOL_BACKOFF_MAX)
@@ -793,7 +710,7 @@ static void on_started(const struct backend_result *res, void *arg)
         start_failed(s, res, "container start");
         return;
     }
-    engine_answered(s->pool, res);
+    pool_engine_answered(s->pool, res);
     slot_set_state(s, SLOT_STARTING, "container started");
     slot_socket_appeared(s);
 }
@@ -817,7 +734,7 @@ static void on_created(const struct backend_result *res, void *arg)
         start_failed(s, res, "container create");
         return;
     }
-    engine_answered(s->pool, res);
+    pool_engine_answered(s->pool, res);
     s->container = xstrdup(res->id);
     s->call = b->ops->start(b, s->container, on_started, s);
 }
@@ -950,7 +867,7 @@ static void on_removed(const struct backend_result *res, void *arg)
 
     s->call = NULL;
     if (res->error != BACKEND_OK && res->error != BACKEND_NOT_FOUND) {
-        engine_answered(s->pool, res);
+        pool_engine_answered(s->pool, res);
         log_warn("slot=%u container=%.12s msg=\"remove failed; left for the next start\" "
                  "error=%s",
                  s->id, s->container, backend_error_name(res->error));
@@ -971,7 +888,7 @@ static void slot_cancel_calls(struct slot *s)
 
 /* Closes the connection and removes the container; the slot is freed once
  * the engine has answered. */
-static void slot_retire(struct slot *s, const char *reason)
+void slot_retire(struct slot *s, const char *reason)
 {
     struct pool *p = s->pool;
     struct backend *b = p->cfg.backend;
@@ -1021,7 +938,7 @@ static void slot_free(struct slot *s)
 
 /* ---- the loop's watchers: fill, reap, sweeps, socket events ---- */
 
-static void pool_kick(struct pool *p)
+void pool_kick(struct pool *p)
 {
     if (!ev_is_active(&p->check))
         ev_check_start(p->loop, &p->check);
@@ -1111,7 +1028,7 @@ static void sweep_slots(struct pool *p, double now)
         next = s->next;
         if (s->idle_timeout > 0 && s->eval_phase == EVAL_NONE && !s->grant_to &&
             now - s->last_used > s->idle_timeout)
-            slot_lose(s, "idle_timeout", "session idle longer than its timeout");
+            slot_lose(s, "idle_timeout", POOL_CAUSE_IDLE, "session idle longer than its timeout");
     }
 }
 
@@ -1126,6 +1043,7 @@ static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
         pool_cleanup(p);
     sweep_waiters(p, now);
     sweep_slots(p, now);
+    health_sweep(p, now);
     pool_kick(p);
 }
 
@@ -1200,7 +1118,7 @@ static void on_leftovers_listed(const struct backend_result *res, void *arg)
     struct backend *b = p->cfg.backend;
 
     p->cleanup_call = NULL;
-    engine_answered(p, res);
+    pool_engine_answered(p, res);
     if (res->error != BACKEND_OK)
         return; /* the sweep asks again */
     for (size_t i = 0; i < res->n_containers; i++) {
@@ -1234,6 +1152,7 @@ void pool_start(struct pool *p)
     p->started = true;
     ev_timer_again(p->loop, &p->sweep);
     pool_cleanup(p);
+    health_start(p);
 }
 
 void pool_stop(struct pool *p, double timeout, void (*done)(struct pool *p, void *arg), void *arg)
@@ -1244,13 +1163,14 @@ void pool_stop(struct pool *p, double timeout, void (*done)(struct pool *p, void
 
     log_info("msg=\"pool stopping\" slots=%u", pool_total(p));
     p->stopping = true;
+    health_stop(p);
     p->stop_deadline = ev_now(p->loop) + timeout;
     p->stop_done = done;
     p->stop_arg = arg;
     waiters_fail_all(p, "pool_stopping", true, "the daemon is shutting down");
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
         while ((s = p->lists[order[i]].head) != NULL)
-            slot_lose(s, "session_lost", "the daemon is shutting down");
+            slot_lose(s, "session_lost", POOL_CAUSE_STOPPING, "the daemon is shutting down");
     }
     pool_kick(p);
 }
@@ -1407,6 +1327,7 @@ void pool_free(struct pool *p)
     waiters_fail_all(p, "pool_stopping", false, "the pool was freed");
     if (p->cleanup_call)
         p->cfg.backend->ops->cancel(p->cfg.backend, p->cleanup_call);
+    health_stop(p);
     ev_timer_stop(p->loop, &p->sweep);
     ev_check_stop(p->loop, &p->check);
     ev_io_stop(p->loop, &p->inotify_io);

@@ -71,9 +71,21 @@ struct pool_grant {
 };
 
 typedef void (*pool_grant_fn)(const struct pool_grant *grant, void *arg);
+
+/* Why a lease ended without its owner asking, as one stable word. */
+#define POOL_CAUSE_OOM      "out_of_memory"     /* the kernel's OOM killer ended R */
+#define POOL_CAUSE_CLOSED   "connection_closed" /* R's connection dropped */
+#define POOL_CAUSE_EXITED   "container_exited"  /* the container stopped (killed, died) */
+#define POOL_CAUSE_REMOVED  "container_removed" /* removed from outside the pool */
+#define POOL_CAUSE_IGNORED  "interrupt_ignored" /* R did not stop within the grace */
+#define POOL_CAUSE_IDLE     "idle_timeout"      /* unused longer than the lease's timeout */
+#define POOL_CAUSE_STOPPING "daemon_stopping"
+
 /* The lease ended without its owner asking: code is session_lost or
- * idle_timeout. The slot is gone once this returns. */
-typedef void (*pool_lost_fn)(struct slot *s, const char *code, const char *reason, void *arg);
+ * idle_timeout, cause a POOL_CAUSE_* word, reason a sentence for logs and
+ * users. The slot is gone once this returns. */
+typedef void (*pool_lost_fn)(struct slot *s, const char *code, const char *cause,
+                             const char *reason, void *arg);
 
 struct pool_acquire_args {
     const char *owner;   /* who holds the lease, for logs and status */
@@ -108,8 +120,9 @@ void pool_release(struct slot *s, const char *reason);
 /* How an evaluation ended, valid while the callback runs. */
 struct pool_eval_result {
     const struct rconn_reply *reply;
-    bool interrupted; /* passed its limit; R was interrupted and the session kept */
-    bool lost;        /* the slot is gone: reply failed, the lost callback ran */
+    bool interrupted;  /* passed its limit; R was interrupted and the session kept */
+    bool lost;         /* the slot is gone: reply failed, the lost callback runs next */
+    const char *cause; /* when lost: a POOL_CAUSE_* word */
     double seconds;
 };
 

@@ -14,5 +14,12 @@ omcp_integration_test(mcp_stdio_sessions ${CMAKE_SOURCE_DIR}/tests/integration/m
                       $<TARGET_FILE:omcp-rproxy> $<TARGET_FILE:omcp-cdmgen>)
 set_tests_properties(mcp_stdio_sessions PROPERTIES FIXTURES_REQUIRED sandbox_image)
 
+# Faults under real sessions: containers and R processes killed, OOM, R
+# stuck past its interrupt, containers removed from outside.
+omcp_integration_test(mcp_stdio_faults ${CMAKE_SOURCE_DIR}/tests/integration/mcp_stdio_sessions.sh
+                      $<TARGET_FILE:omcp-rproxy> $<TARGET_FILE:omcp-cdmgen> stdio_faults.mjs)
+set_tests_properties(mcp_stdio_faults PROPERTIES FIXTURES_REQUIRED sandbox_image)
+set_property(TEST mcp_stdio_faults APPEND PROPERTY ENVIRONMENT INTERRUPT_GRACE_SECS=2)
+
 # The file tools' host side and the R and SQL text built from arguments.
 omcp_unit_test(test_workspace SOURCES unit/test_workspace.c LIBS omcp_mcp)

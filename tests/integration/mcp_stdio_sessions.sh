@@ -2,10 +2,13 @@
 # Real R sessions over MCP stdio with the official TypeScript SDK client: a
 # warm pool of hardened containers, a generated CDM, and afterwards no
 # container of the test's deployment and no workspace left behind.
-# Usage: mcp_stdio_sessions.sh OMCP-RPROXY OMCP-CDMGEN
+# Usage: mcp_stdio_sessions.sh OMCP-RPROXY OMCP-CDMGEN [SCENARIO.mjs]
+# (tests/node/stdio_sessions.mjs unless named; extra settings come from the
+# environment, e.g. INTERRUPT_GRACE_SECS for the fault scenario).
 set -uo pipefail
 bin=$1
 gen=$2
+scenario=${3:-stdio_sessions.mjs}
 src=${OMCP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 here=$src/tests/node
 image=${DOCKER_IMAGE:-omcp-r-sandbox:latest}
@@ -38,7 +41,7 @@ chmod 0444 "$work/state/cdm/synthetic.sqlite"
 
 export STATE_DIR=$work/state SANDBOX_UID=$uid DOCKER_IMAGE=$image
 export POOL_MIN_IDLE=2 MAX_SANDBOXES=4 LOG_LEVEL=info
-(cd "$here" && timeout 300 node stdio_sessions.mjs "$bin" "$work/state/cdm/synthetic.sqlite")
+(cd "$here" && timeout 400 node "$scenario" "$bin" "$work/state/cdm/synthetic.sqlite")
 status=$?
 
 # The daemon removes its containers as it stops, after the client is gone.

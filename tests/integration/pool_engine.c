@@ -83,9 +83,10 @@ static void on_grant(const struct pool_grant *g, void *arg)
 static struct slot *lost_slots[16];
 static int n_lost;
 
-static void on_lost(struct slot *s, const char *code, const char *reason, void *arg)
+static void on_lost(struct slot *s, const char *code, const char *cause, const char *reason,
+                    void *arg)
 {
-    fprintf(stderr, "  lease lost: %s (%s)\n", code, reason);
+    fprintf(stderr, "  lease lost: %s %s (%s)\n", code, cause, reason);
     if (n_lost < 16)
         lost_slots[n_lost++] = s;
 }
