@@ -46,7 +46,12 @@ struct mcp_job {
     bool starting;               /* the operation that made the job has not returned */
     bool finished;               /* answered while starting: the starter frees it */
     bool cancelled;              /* the client gave up: answer nobody */
+    double started;              /* ev_time() when the evaluation was sent */
+    ev_timer progress;           /* reports elapsed time while R runs */
 };
+
+/* Seconds between progress notifications of a running evaluation. */
+#define PROGRESS_INTERVAL 1.0
 
 static json_t *must(json_t *value)
 {
@@ -62,6 +67,8 @@ static struct mcp_pool_backend *backend_of(struct mcp_backend *b)
 
 /* ---- jobs ---- */
 
+static void on_progress(struct ev_loop *loop, ev_timer *w, int revents);
+
 static struct mcp_job *job_new(enum job_kind kind, struct mcp_pool_backend *b,
                                const struct mcp_caller *caller, struct mcp_session *s)
 {
@@ -72,12 +79,15 @@ static struct mcp_job *job_new(enum job_kind kind, struct mcp_pool_backend *b,
     job->caller = *caller;
     job->session = s;
     job->starting = true;
+    ev_timer_init(&job->progress, on_progress, 0., 0.);
+    job->progress.data = job;
     return job;
 }
 
 /* The job's work is over: free it, or leave that to its starter. */
 static void job_end(struct mcp_job *job)
 {
+    ev_timer_stop(job->b->loop, &job->progress);
     if (job->starting)
         job->finished = true;
     else
@@ -494,6 +504,15 @@ static void on_eval_done(struct slot *slot, const struct pool_eval_result *res, 
     job_end(job);
 }
 
+static void on_progress(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct mcp_job *job = w->data;
+
+    if (!job->cancelled)
+        job->caller.progress(ev_time() - job->started, job->timeout, "R is running",
+                             job->caller.arg);
+}
+
 static struct mcp_job *eval_start(struct mcp_pool_backend *b, const struct mcp_caller *caller,
                                   struct mcp_session *s, enum job_kind kind, const char *source,
                                   double timeout)
@@ -501,7 +520,13 @@ static struct mcp_job *eval_start(struct mcp_pool_backend *b, const struct mcp_c
     struct mcp_job *job = job_new(kind, b, caller, s);
 
     job->timeout = timeout;
+    job->started = ev_time();
     s->busy = job;
+    if (caller->progress) {
+        ev_timer_init(&job->progress, on_progress, PROGRESS_INTERVAL, PROGRESS_INTERVAL);
+        job->progress.data = job;
+        ev_timer_start(b->loop, &job->progress);
+    }
     pool_eval(s->slot, source, timeout, on_eval_done, job);
     return job_started(job);
 }
@@ -567,6 +592,7 @@ static void cancel(struct mcp_backend *mb, struct mcp_job *job)
     struct mcp_pool_backend *b = backend_of(mb);
 
     job->cancelled = true;
+    ev_timer_stop(b->loop, &job->progress);
     if (job->kind == JOB_CREATE) {
         if (job->waiter)
             pool_acquire_cancel(b->pool, job->waiter);

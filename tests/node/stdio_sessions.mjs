@@ -197,6 +197,17 @@ async function main() {
         }
     });
 
+    await step('a long evaluation reports progress when the client asks for it', async () => {
+        const reports = [];
+        const r = await call('execute_in_session',
+            { session_id: a.session_id, code: 'Sys.sleep(2.5); "done"', limits: { max_duration_secs: 10 } },
+            { onprogress: (p) => reports.push(p) });
+        assert.equal(r.structuredContent.value, 'done');
+        assert.ok(reports.length >= 2, `${reports.length} progress notifications`);
+        assert.ok(reports.every((p, i) => i === 0 || p.progress > reports[i - 1].progress));
+        assert.equal(reports[0].total, 10);
+    });
+
     await step('cancelling a call interrupts R and keeps the session', async () => {
         const controller = new AbortController();
         const began = Date.now();
