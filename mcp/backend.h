@@ -99,6 +99,12 @@ struct mcp_backend_ops {
                                  const struct mcp_file_args *args);
     struct mcp_job *(*write_file)(struct mcp_backend *b, const struct mcp_caller *caller,
                                   const struct mcp_file_args *args);
+    /* The directory args->path as a tar archive (base64 in the result). */
+    struct mcp_job *(*export_workspace)(struct mcp_backend *b, const struct mcp_caller *caller,
+                                        const struct mcp_file_args *args);
+    /* args->content is a tar archive to unpack under args->path. */
+    struct mcp_job *(*import_workspace)(struct mcp_backend *b, const struct mcp_caller *caller,
+                                        const struct mcp_file_args *args);
     struct mcp_job *(*install_package)(struct mcp_backend *b, const struct mcp_caller *caller,
                                        const struct mcp_install_args *args);
     struct mcp_job *(*omop_query)(struct mcp_backend *b, const struct mcp_caller *caller,

@@ -8,6 +8,7 @@
 #include "mcp/rcode.h"
 #include "mcp/session.h"
 #include "mcp/workspace.h"
+#include "mcp/wsarchive.h"
 #include "proxy/buf.h"
 #include "proxy/log.h"
 #include "proxy/mem.h"
@@ -715,6 +716,65 @@ static struct mcp_job *write_file(struct mcp_backend *mb, const struct mcp_calle
     return NULL;
 }
 
+static struct mcp_job *export_workspace(struct mcp_backend *mb, const struct mcp_caller *caller,
+                                        const struct mcp_file_args *args)
+{
+    struct mcp_pool_backend *b = backend_of(mb);
+    struct mcp_session *s = usable_session(b, caller, args->session_id, false);
+    struct mcp_ws_archive_stats st;
+    struct mcp_ws_error err;
+    char path[MCP_PATH_MAX + 16], sum[17];
+    unsigned char *tar;
+    char *text;
+
+    if (!s)
+        return NULL;
+    tar = mcp_ws_export(s->workspace, args->path, b->cfg.max_file_read_bytes, &st, &err);
+    if (!tar) {
+        ws_failed(caller, &err, args->path);
+        return NULL;
+    }
+    mcp_ws_checksum(tar, st.archive_len, sum);
+    text = mcp_base64_encode(tar, st.archive_len);
+    free(tar);
+    sandbox_path(path, sizeof(path), args->path);
+    answer(caller,
+           must(json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:s}", "archive", text, "format", "tar",
+                          "path", path, "files", (json_int_t)st.files, "skipped",
+                          (json_int_t)st.skipped, "bytes", (json_int_t)st.bytes, "size",
+                          (json_int_t)st.archive_len, "xxh3", sum)),
+           NULL);
+    free(text);
+    return NULL;
+}
+
+static struct mcp_job *import_workspace(struct mcp_backend *mb, const struct mcp_caller *caller,
+                                        const struct mcp_file_args *args)
+{
+    struct mcp_pool_backend *b = backend_of(mb);
+    struct mcp_session *s = usable_session(b, caller, args->session_id, false);
+    struct mcp_ws_archive_stats st;
+    struct mcp_ws_error err;
+    char path[MCP_PATH_MAX + 16], message[MCP_PATH_MAX + 96];
+
+    if (!s)
+        return NULL;
+    if (!mcp_ws_import(s->workspace, args->path, args->content, args->content_len,
+                       b->cfg.workspace_size, b->cfg.workspace_size, (uid_t)b->cfg.sandbox_uid, &st,
+                       &err)) {
+        ws_failed(caller, &err, args->path);
+        return NULL;
+    }
+    sandbox_path(path, sizeof(path), args->path);
+    snprintf(message, sizeof(message), "Unpacked %u files (%llu bytes) into %s", st.files,
+             (unsigned long long)st.bytes, path);
+    answer(caller,
+           must(json_pack("{s:s,s:s,s:I,s:I}", "message", message, "path", path, "files",
+                          (json_int_t)st.files, "bytes", (json_int_t)st.bytes)),
+           NULL);
+    return NULL;
+}
+
 /* ---- the rest ---- */
 
 static struct mcp_job *install_package(struct mcp_backend *mb, const struct mcp_caller *caller,
@@ -798,6 +858,8 @@ static const struct mcp_backend_ops pool_backend_ops = {
     .list_files = list_files,
     .read_file = read_file,
     .write_file = write_file,
+    .export_workspace = export_workspace,
+    .import_workspace = import_workspace,
     .install_package = install_package,
     .omop_query = omop_query,
     .describe_cdm = describe_cdm,
@@ -812,6 +874,7 @@ void mcp_pool_backend_config_from(struct mcp_pool_backend_config *bc, const stru
     bc->cdm_default = cfg->cdm_default;
     bc->sandbox_uid = (unsigned)cfg->sandbox_uid;
     bc->max_file_read_bytes = cfg->max_file_read_bytes;
+    bc->workspace_size = cfg->workspace_size;
     bc->default_exec_timeout = cfg->default_exec_timeout;
     bc->max_sandboxes = (unsigned)cfg->max_sandboxes;
     bc->warm_target = (unsigned)cfg->pool_min_idle;

@@ -13,7 +13,8 @@ struct mcp_pool_backend_config {
     const char *cdm_dir;         /* where <name>.sqlite CDMs are, for describe_cdm */
     const char *cdm_default;     /* CDM_DEFAULT */
     unsigned sandbox_uid;        /* owner of files the file tools create */
-    int64_t max_file_read_bytes; /* MAX_FILE_READ_BYTES */
+    int64_t max_file_read_bytes; /* MAX_FILE_READ_BYTES: also bounds a workspace export */
+    int64_t workspace_size;      /* WORKSPACE_SIZE: bounds what an import unpacks */
     double default_exec_timeout; /* limit of an omop_query evaluation */
     unsigned max_sandboxes;      /* for pool_status */
     unsigned warm_target;        /* for pool_status */

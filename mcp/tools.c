@@ -44,6 +44,8 @@ static struct mcp_job *start_execute(const struct tool_call *call);
 static struct mcp_job *start_list_files(const struct tool_call *call);
 static struct mcp_job *start_read_file(const struct tool_call *call);
 static struct mcp_job *start_write_file(const struct tool_call *call);
+static struct mcp_job *start_export_workspace(const struct tool_call *call);
+static struct mcp_job *start_import_workspace(const struct tool_call *call);
 static struct mcp_job *start_install_package(const struct tool_call *call);
 static struct mcp_job *start_omop_query(const struct tool_call *call);
 static struct mcp_job *start_describe_cdm(const struct tool_call *call);
@@ -84,6 +86,16 @@ static const struct mcp_tool tools[] = {
      "as UTF-8; with encoding base64 the decoded bytes are stored exactly. The result carries "
      "the size and XXH3 checksum of what was stored.",
      WRITE_FILE_INPUT, WRITE_FILE_OUTPUT, HINT_DESTRUCTIVE | HINT_IDEMPOTENT, start_write_file},
+    {"export_session_workspace", "Export the workspace as a tar archive",
+     "Pack a directory of the session's workspace (/sandbox; all of it by default) into a tar "
+     "archive returned as base64, with its size and XXH3 checksum. Symbolic links and special "
+     "files are left out. Fails with file_too_large past MAX_FILE_READ_BYTES.",
+     EXPORT_INPUT, EXPORT_OUTPUT, HINT_READ_ONLY, start_export_workspace},
+    {"import_session_workspace", "Import a tar archive into the workspace",
+     "Unpack a tar archive (plain or gzip, base64) into a directory of the session's workspace, "
+     "replacing files of the same names. The whole archive is checked first: links, special "
+     "files and names that leave /sandbox refuse it and nothing is written.",
+     IMPORT_INPUT, IMPORT_OUTPUT, HINT_DESTRUCTIVE | HINT_IDEMPOTENT, start_import_workspace},
     {"install_package", "Install an R package",
      "Install an R package into this session's library. The sandbox has no network: this works "
      "only for pure-R packages in the operator's local repository; without one, or for packages "
@@ -392,6 +404,37 @@ static struct mcp_job *start_write_file(const struct tool_call *call)
     job = call->backend->ops->write_file(call->backend, call->caller, &args);
 
 free_decoded:
+    free(decoded);
+    return job;
+}
+
+static struct mcp_job *start_export_workspace(const struct tool_call *call)
+{
+    return start_file_op(call, call->backend->ops->export_workspace);
+}
+
+static struct mcp_job *start_import_workspace(const struct tool_call *call)
+{
+    static char path[MCP_PATH_MAX];
+    json_t *archive = json_object_get(call->args, "archive");
+    struct mcp_file_args args = {arg_string(call, "session_id"), path, true, NULL, 0};
+    struct mcp_job *job;
+    unsigned char *decoded;
+
+    if (!resolve_path(call, path, sizeof(path)))
+        return NULL;
+    decoded = mcp_base64_decode(json_string_value(archive), json_string_length(archive),
+                                &args.content_len);
+    if (!decoded)
+        return refuse(call, "invalid_content", NULL, "archive is not valid base64");
+    args.content = decoded;
+    if ((int64_t)args.content_len > call->limits->max_file_write_bytes)
+        job = refuse(call, "file_too_large",
+                     must(json_pack("{s:I}", "max_file_write_bytes",
+                                    (json_int_t)call->limits->max_file_write_bytes)),
+                     "archive exceeds max write size");
+    else
+        job = call->backend->ops->import_workspace(call->backend, call->caller, &args);
     free(decoded);
     return job;
 }

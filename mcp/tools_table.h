@@ -122,6 +122,29 @@
     "{\"message\":{\"type\":\"string\"},\"path\":{\"type\":\"string\"},\"size\":{\"type\":" \
     "\"integer\"}," TOOL_CHECKSUM "}"
 
+#define EXPORT_INPUT                                                                       \
+    "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"session_id\"],"      \
+    "\"properties\":{" TOOL_SESSION_ID "," TOOL_PATH("Directory to export; \\\".\\\" (the "     \
+                                                     "default) is the whole workspace.") "}}"
+
+#define EXPORT_OUTPUT                                                                          \
+    "{\"archive\":{\"type\":\"string\",\"description\":\"the tar archive, base64\"},"          \
+    "\"format\":{\"type\":\"string\"},\"path\":{\"type\":\"string\"},\"files\":{\"type\":"    \
+    "\"integer\"},\"skipped\":{\"type\":\"integer\",\"description\":\"links and special files " \
+    "left out\"},\"bytes\":{\"type\":\"integer\"},\"size\":{\"type\":\"integer\"}," TOOL_CHECKSUM "}"
+
+#define IMPORT_INPUT                                                                              \
+    "{\"type\":\"object\",\"additionalProperties\":false,"                                        \
+    "\"required\":[\"session_id\",\"archive\"],\"properties\":{" TOOL_SESSION_ID ","              \
+    TOOL_PATH("Directory to unpack into; \\\".\\\" (the default) is the workspace root.") ","     \
+    "\"archive\":{\"type\":\"string\",\"description\":\"A tar archive (plain or gzip), base64. "  \
+    "Only files and directories are accepted; links, special files and names leaving /sandbox " \
+    "refuse the whole archive. At most MAX_FILE_WRITE_BYTES once decoded.\"}}}"
+
+#define IMPORT_OUTPUT                                                                           \
+    "{\"message\":{\"type\":\"string\"},\"path\":{\"type\":\"string\"},\"files\":{\"type\":"    \
+    "\"integer\"},\"bytes\":{\"type\":\"integer\"}}"
+
 #define INSTALL_INPUT                                                                             \
     "{\"type\":\"object\",\"additionalProperties\":false,"                                        \
     "\"required\":[\"session_id\",\"package_name\"],\"properties\":{" TOOL_SESSION_ID ","         \

@@ -79,6 +79,19 @@ static int ws_open_root(const char *root, struct mcp_ws_error *err)
     return fd;
 }
 
+int mcp_ws_open_dir(const char *root, const char *rel, struct mcp_ws_error *err)
+{
+    int rootfd = ws_open_root(root, err), dfd;
+
+    if (rootfd < 0)
+        return -1;
+    dfd = ws_open_beneath(rootfd, rel, O_RDONLY | O_DIRECTORY, 0);
+    if (dfd < 0)
+        ws_fail_errno(err, rel, errno);
+    close(rootfd);
+    return dfd;
+}
+
 static int compare_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -250,6 +263,20 @@ static int ws_make_dirs(int rootfd, const char *rel, size_t dir_len, uid_t uid,
     }
     free(dirs);
     return dfd;
+}
+
+bool mcp_ws_mkdir(const char *root, const char *rel, uid_t uid, struct mcp_ws_error *err)
+{
+    int rootfd = ws_open_root(root, err), dfd;
+
+    if (rootfd < 0)
+        return false;
+    dfd = ws_make_dirs(rootfd, rel, strlen(rel), uid, err);
+    close(rootfd);
+    if (dfd < 0)
+        return false;
+    close(dfd);
+    return true;
 }
 
 static bool ws_write_all(int fd, const unsigned char *bytes, size_t len)

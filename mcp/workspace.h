@@ -35,6 +35,13 @@ unsigned char *mcp_ws_read(const char *root, const char *rel, int64_t max_bytes,
 bool mcp_ws_write(const char *root, const char *rel, const void *bytes, size_t len, uid_t uid,
                   struct mcp_ws_error *err);
 
+/* Opens the directory rel beneath the workspace, as the file tools would
+ * (no link followed); a descriptor to close, or -1 with err set. */
+int mcp_ws_open_dir(const char *root, const char *rel, struct mcp_ws_error *err);
+
+/* Creates the directory rel and its parents beneath the workspace. */
+bool mcp_ws_mkdir(const char *root, const char *rel, uid_t uid, struct mcp_ws_error *err);
+
 /* XXH3-64 of the bytes as 16 lowercase hex digits. */
 void mcp_ws_checksum(const void *bytes, size_t len, char out[17]);
 

@@ -22,4 +22,4 @@ set_tests_properties(mcp_stdio_faults PROPERTIES FIXTURES_REQUIRED sandbox_image
 set_property(TEST mcp_stdio_faults APPEND PROPERTY ENVIRONMENT INTERRUPT_GRACE_SECS=2)
 
 # The file tools' host side and the R and SQL text built from arguments.
-omcp_unit_test(test_workspace SOURCES unit/test_workspace.c LIBS omcp_mcp)
+omcp_unit_test(test_workspace SOURCES unit/test_workspace.c LIBS omcp_mcp PkgConfig::ARCHIVE)

@@ -21,12 +21,15 @@ const TOOLS = {
     list_session_files: ['session_id'],
     read_session_file: ['session_id', 'path'],
     write_session_file: ['session_id', 'path', 'content'],
+    export_session_workspace: ['session_id'],
+    import_session_workspace: ['session_id', 'archive'],
     install_package: ['session_id', 'package_name'],
     omop_query: ['session_id', 'sql'],
     describe_cdm: [],
     pool_status: [],
 };
 const READ_ONLY = ['list_sessions', 'list_session_files', 'read_session_file', 'omop_query',
+    'export_session_workspace',
     'describe_cdm', 'pool_status'];
 
 let passed = 0;
@@ -213,7 +216,7 @@ async function rawScenario() {
 
     await step('raw: 2024-11-05 gets the JSON in the text, no structuredContent or annotations', async () => {
         const list = await peer.request({ jsonrpc: '2.0', id: 9, method: 'tools/list' });
-        assert.equal(list.result.tools.length, 11);
+        assert.equal(list.result.tools.length, 13);
         assert.equal(list.result.tools[0].annotations, undefined);
         const call = await peer.request({ jsonrpc: '2.0', id: 10, method: 'tools/call',
             params: { name: 'list_sessions', arguments: {} } });

@@ -78,7 +78,7 @@ async function main() {
     await step('initialize and tools/list', async () => {
         await client.connect(transport);
         const { tools } = await client.listTools();
-        assert.equal(tools.length, 11);
+        assert.equal(tools.length, 13);
     });
 
     await step('the pool reaches its warm target', async () => {
@@ -167,6 +167,26 @@ async function main() {
         assert.equal(r.xxh3, xxh3(back));
         const listing = await ok('list_session_files', { session_id: a.session_id, path: 'data' });
         assert.deepEqual(listing.files.map((f) => f.name), ['blob.bin', 'rev.bin']);
+    });
+
+    await step('a workspace exported as tar and imported into another session', async () => {
+        const x = await ok('export_session_workspace', { session_id: a.session_id, path: 'data' });
+        assert.equal(x.format, 'tar');
+        assert.equal(x.files, 2);
+        const tar = Buffer.from(x.archive, 'base64');
+        assert.equal(x.size, tar.length);
+        assert.equal(x.xxh3, xxh3(tar));
+        const names = execFileSync('tar', ['-t'], { input: tar, encoding: 'utf8' }).trim().split('\n');
+        assert.deepEqual(names.sort(), ['blob.bin', 'rev.bin']);
+        const i = await ok('import_session_workspace',
+            { session_id: b.session_id, path: 'from-a', archive: x.archive });
+        assert.equal(i.files, 2);
+        const seen = await exec(b.session_id, 'file.size("/sandbox/from-a/blob.bin")');
+        assert.equal(seen.value, 70000);
+        const r = await ok('read_session_file',
+            { session_id: b.session_id, path: 'from-a/rev.bin', encoding: 'base64' });
+        assert.equal(r.xxh3, (await ok('read_session_file',
+            { session_id: a.session_id, path: 'data/rev.bin', encoding: 'base64' })).xxh3);
     });
 
     await step('paths outside /sandbox and links planted by R are refused', async () => {

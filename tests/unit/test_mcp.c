@@ -152,8 +152,22 @@ static void fake_owner_gone(struct mcp_backend *b, const char *owner)
 }
 
 static const struct mcp_backend_ops fake_ops = {
-    "fake",    fake_create,  fake_none,  fake_close, fake_execute, fake_file,   fake_file,
-    fake_file, fake_install, fake_query, fake_none,  fake_none,    fake_cancel, fake_owner_gone,
+    .name = "fake",
+    .create_session = fake_create,
+    .list_sessions = fake_none,
+    .close_session = fake_close,
+    .execute = fake_execute,
+    .list_files = fake_file,
+    .read_file = fake_file,
+    .write_file = fake_file,
+    .export_workspace = fake_file,
+    .import_workspace = fake_file,
+    .install_package = fake_install,
+    .omop_query = fake_query,
+    .describe_cdm = fake_none,
+    .pool_status = fake_none,
+    .cancel = fake_cancel,
+    .owner_gone = fake_owner_gone,
 };
 static struct mcp_backend fake_backend = {&fake_ops};
 
@@ -314,8 +328,8 @@ static void test_tools_list(void)
 
     say(conn, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}");
     tools = json_object_get(json_object_get(reply(), "result"), "tools");
-    CHECK_INT(json_array_size(tools), 11);
-    CHECK_INT(mcp_tool_count(), 11);
+    CHECK_INT(json_array_size(tools), 13);
+    CHECK_INT(mcp_tool_count(), 13);
     json_array_foreach(tools, i, tool)
     {
         json_t *in = json_object_get(tool, "inputSchema");
@@ -332,7 +346,8 @@ static void test_tools_list(void)
     tool = json_array_get(tools, 6); /* write_session_file */
     CHECK_STR(json_string_value(json_object_get(tool, "name")), "write_session_file");
     CHECK(is_true(json_object_get(json_object_get(tool, "annotations"), "destructiveHint")));
-    tool = json_array_get(tools, 8); /* omop_query */
+    tool = json_array_get(tools, 10); /* omop_query */
+    CHECK_STR(json_string_value(json_object_get(tool, "name")), "omop_query");
     CHECK(is_true(json_object_get(json_object_get(tool, "annotations"), "readOnlyHint")));
 
     say(conn, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\",\"params\":"

@@ -6,6 +6,10 @@
 #include "mcp/path.h"
 #include "mcp/rcode.h"
 #include "mcp/workspace.h"
+#include "mcp/wsarchive.h"
+
+#include <archive.h>
+#include <archive_entry.h>
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -242,6 +246,100 @@ static void test_sql_keyword(void)
     CHECK(!mcp_sql_reads_only("ATTACH") && !mcp_sql_reads_only(""));
 }
 
+/* A tar archive in memory with one member of the given type and name. */
+static size_t make_tar(unsigned char *out, size_t size, const char *name, mode_t type,
+                       const char *link, size_t data_len, bool gzip)
+{
+    struct archive *a = archive_write_new();
+    struct archive_entry *e = archive_entry_new();
+    static char zeros[1 << 16];
+    size_t used = 0;
+
+    archive_write_set_format_pax_restricted(a);
+    if (gzip)
+        archive_write_add_filter_gzip(a);
+    archive_write_open_memory(a, out, size, &used);
+    archive_entry_set_pathname(e, name);
+    archive_entry_set_filetype(e, type);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, type == AE_IFREG ? (la_int64_t)data_len : 0);
+    if (link && type == AE_IFLNK)
+        archive_entry_set_symlink(e, link);
+    else if (link)
+        archive_entry_set_hardlink(e, link);
+    archive_write_header(a, e);
+    for (size_t left = data_len; type == AE_IFREG && left > 0;) {
+        size_t n = left < sizeof(zeros) ? left : sizeof(zeros);
+
+        archive_write_data(a, zeros, n);
+        left -= n;
+    }
+    archive_write_close(a);
+    archive_write_free(a);
+    archive_entry_free(e);
+    return used;
+}
+
+static void test_archive_round_trip(void)
+{
+    struct mcp_ws_archive_stats st;
+    struct mcp_ws_error err;
+    unsigned char *tar, *back;
+    size_t len;
+
+    tar = mcp_ws_export(root, ".", 4 << 20, &st, &err);
+    CHECK(tar != NULL);
+    if (!tar)
+        return;
+    CHECK(st.files >= 3);   /* file.txt, dir/nested.txt, bin/blob */
+    CHECK(st.skipped >= 5); /* the links, left out and never followed */
+    CHECK(mcp_ws_import(root, "copy", tar, st.archive_len, 4 << 20, 8 << 20, getuid(), &st, &err));
+    back = mcp_ws_read(root, "copy/dir/nested.txt", 100, &len, &err);
+    CHECK(back && len == 6 && memcmp(back, "nested", 6) == 0);
+    free(back);
+    CHECK(mcp_ws_read(root, "copy/to-outside", 100, &len, &err) == NULL);
+    free(tar);
+    CHECK(mcp_ws_export(root, ".", 1024, &st, &err) == NULL);
+    CHECK_STR(err.code, "file_too_large");
+}
+
+static void test_archive_hostile(void)
+{
+    static const struct {
+        const char *name;
+        mode_t type;
+        const char *link;
+        size_t len;
+        bool gzip;
+        const char *code;
+    } cases[] = {
+        {"../escape.txt", AE_IFREG, NULL, 4, false, "invalid_path"},
+        {"/etc/cron.d/x", AE_IFREG, NULL, 4, false, "invalid_path"},
+        {"a/../../escape.txt", AE_IFREG, NULL, 4, false, "invalid_path"},
+        {"link", AE_IFLNK, "/etc/passwd", 0, false, "invalid_archive"},
+        {"hard", AE_IFREG, "file.txt", 0, false, "invalid_archive"},
+        {"fifo", AE_IFIFO, NULL, 0, false, "invalid_archive"},
+        {"dev", AE_IFCHR, NULL, 0, false, "invalid_archive"},
+        {"bomb.bin", AE_IFREG, NULL, 3 << 20, true, "file_too_large"},
+    };
+    static unsigned char tar[1 << 20];
+    struct mcp_ws_archive_stats st;
+    struct mcp_ws_error err;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t len = make_tar(tar, sizeof(tar), cases[i].name, cases[i].type, cases[i].link,
+                              cases[i].len, cases[i].gzip);
+
+        CHECK(len > 0);
+        CHECK(!mcp_ws_import(root, ".", tar, len, 1 << 20, 2 << 20, getuid(), &st, &err));
+        CHECK_STR(err.code, cases[i].code);
+    }
+    CHECK(access("/tmp/escape.txt", F_OK) != 0);
+    CHECK(!mcp_ws_import(root, ".", "not a tar archive at all", 24, 100, 100, getuid(), &st, &err));
+    CHECK_STR(err.code, "invalid_archive");
+    CHECK(outside_intact());
+}
+
 int main(void)
 {
     setup();
@@ -249,6 +347,8 @@ int main(void)
     RUN(test_list);
     RUN(test_round_trip);
     RUN(test_checksum);
+    RUN(test_archive_round_trip);
+    RUN(test_archive_hostile);
     RUN(test_rcode_string);
     RUN(test_rcode_params);
     RUN(test_sql_keyword);
