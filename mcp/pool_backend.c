@@ -159,7 +159,13 @@ static struct mcp_session *usable_session(struct mcp_pool_backend *b,
         fail_lost(caller, s);
         return NULL;
     }
-    if (s->state == MCP_SESSION_ACQUIRING || (needs_r && s->busy)) {
+    if (s->state == MCP_SESSION_ACQUIRING && s->restored && needs_r) {
+        mcp_fail(caller, "session_busy", true, NULL,
+                 "The session is being restored after a restart of the server; try again in a "
+                 "moment");
+        return NULL;
+    }
+    if ((s->state == MCP_SESSION_ACQUIRING && !s->restored) || (needs_r && s->busy)) {
         mcp_fail(caller, "session_busy", true, NULL,
                  "The session is running another call; wait for it or cancel it");
         return NULL;
@@ -212,6 +218,8 @@ static void session_close(struct mcp_pool_backend *b, struct mcp_session *s, con
              log_quote(reason));
     if (s->state == MCP_SESSION_READY)
         pool_release(s->slot, reason);
+    else if (s->state == MCP_SESSION_LOST && s->workspace)
+        pool_forget_workspace(b->pool, s->workspace);
     mcp_session_remove(&b->sessions, s);
 }
 
@@ -255,7 +263,8 @@ static struct mcp_job *create_session(struct mcp_backend *mb, const struct mcp_c
     struct pool_acquire_args acquire = {.owner = caller->owner,
                                         .cdm = args->cdm,
                                         .idle_timeout = args->idle_timeout_secs,
-                                        .lost = on_lease_lost};
+                                        .lost = on_lease_lost,
+                                        .keep_workspace = true};
 
     s = mcp_session_add(&b->sessions, caller->owner, args->cdm, args->idle_timeout_secs, ev_time());
     if (!s) {
@@ -264,6 +273,8 @@ static struct mcp_job *create_session(struct mcp_backend *mb, const struct mcp_c
     }
     s->backend = b;
     acquire.lost_arg = s;
+    acquire.session = s->id;
+    acquire.created_at = s->created_at;
     job = job_new(JOB_CREATE, b, caller, s);
     s->busy = job;
     job->waiter = pool_acquire(b->pool, &acquire, on_granted, job);
@@ -300,7 +311,7 @@ static struct mcp_job *close_session(struct mcp_backend *mb, const struct mcp_ca
     struct mcp_session *s = mcp_session_find(&b->sessions, session_id, caller->owner);
     char message[96];
 
-    if (!s || s->state == MCP_SESSION_ACQUIRING) {
+    if (!s || (s->state == MCP_SESSION_ACQUIRING && !s->restored)) {
         mcp_fail(caller, "session_not_found", false, NULL,
                  "Session not found: no open session of this client has that session_id");
         return NULL;
@@ -414,6 +425,11 @@ static void exec_answer(struct mcp_job *job, const struct pool_eval_result *res)
         goto out;
     }
     fields = exec_fields(meta, value, res->seconds);
+    if (job->session && job->session->restored && !job->session->r_reset_told) {
+        /* The first evaluation after a restart says that R began afresh. */
+        json_object_set_new(json_object_get(fields, "meta"), "r_session_restarted", json_true());
+        job->session->r_reset_told = true;
+    }
     error = json_object_get(meta, "error");
     if (!json_is_object(error)) {
         answer(&job->caller, fields, plot_content(meta));
@@ -837,6 +853,11 @@ static struct mcp_job *pool_status(struct mcp_backend *mb, const struct mcp_call
                        "recycled", (json_int_t)st->recycled, "acquire_failed",
                        (json_int_t)st->acquire_failed, "lost", (json_int_t)st->lost, "interrupts",
                        (json_int_t)st->interrupts, "start_failed", (json_int_t)st->start_failed));
+    json_object_set_new(counters, "adopted", must(json_integer((json_int_t)st->adopted)));
+    json_object_set_new(counters, "kept_workspaces",
+                        must(json_integer((json_int_t)st->kept_workspaces)));
+    json_object_set_new(counters, "state_writes", must(json_integer((json_int_t)st->state_writes)));
+    json_object_set_new(counters, "state_bytes", must(json_integer((json_int_t)st->state_bytes)));
     answer(caller,
            must(json_pack("{s:o,s:I,s:I,s:b,s:b,s:I,s:I,s:o,s:o,s:{s:o,s:o,s:o}}", "slots", slots,
                           "max_sandboxes", (json_int_t)b->cfg.max_sandboxes, "warm_target",
@@ -847,6 +868,54 @@ static struct mcp_job *pool_status(struct mcp_backend *mb, const struct mcp_call
                           hist_json(&st->start), "eval", hist_json(&st->eval))),
            NULL);
     return NULL;
+}
+
+/* ---- sessions brought back after a restart ---- */
+
+static struct mcp_session *restored_session(struct mcp_pool_backend *b,
+                                            const struct pool_restored *r)
+{
+    struct mcp_session *s;
+
+    for (s = b->sessions.head; s; s = s->next)
+        if (strcmp(s->id, r->session) == 0)
+            return s;
+    if (strlen(r->session) != MCP_SESSION_ID_LEN || r->announced)
+        return NULL; /* announced before and gone now: it was closed meanwhile */
+    s = mcp_session_restore(&b->sessions, r->session, r->owner, r->cdm, r->idle_timeout,
+                            r->created_at, r->last_used);
+    s->backend = b;
+    s->workspace = xstrdup(r->workspace);
+    log_info("session=%.8s msg=\"session restored from the state file\" owner=%s", s->id,
+             log_quote(s->owner));
+    return s;
+}
+
+/* The pool reports each lease its state file named: pending while its
+ * container is reconnected, then ready (R starts afresh, files intact) or
+ * lost (files only). A session closed meanwhile lets go of what arrives. */
+static void on_restored(const struct pool_restored *r, void *arg)
+{
+    struct mcp_pool_backend *b = arg;
+    struct mcp_session *s = restored_session(b, r);
+
+    if (!s && r->kind == POOL_RESTORE_READY) {
+        pool_release(r->slot, "its session was closed while it was restored");
+        return;
+    }
+    if (!s && r->kind == POOL_RESTORE_LOST) {
+        pool_forget_workspace(b->pool, r->workspace);
+        return;
+    }
+    if (!s || r->kind == POOL_RESTORE_PENDING)
+        return;
+    if (r->kind == POOL_RESTORE_READY) {
+        s->slot = r->slot;
+        pool_lease_watch(r->slot, on_lease_lost, s);
+        mcp_session_set_state(s, MCP_SESSION_READY, "lease restored after a restart");
+    } else {
+        session_lost(s, r->cause, "the daemon restarted and the session's container was gone");
+    }
 }
 
 static const struct mcp_backend_ops pool_backend_ops = {
@@ -889,6 +958,7 @@ struct mcp_backend *mcp_pool_backend_new(struct ev_loop *loop, struct pool *pool
     b->loop = loop;
     b->pool = pool;
     b->cfg = *cfg;
+    pool_set_restore(pool, on_restored, b);
     return &b->base;
 }
 

@@ -55,6 +55,26 @@ struct mcp_session *mcp_session_add(struct mcp_session_table *t, const char *own
     return s;
 }
 
+struct mcp_session *mcp_session_restore(struct mcp_session_table *t, const char *id,
+                                        const char *owner, const char *cdm, double idle_timeout,
+                                        double created_at, double last_used)
+{
+    struct mcp_session *s = xcalloc(1, sizeof(*s));
+
+    snprintf(s->id, sizeof(s->id), "%s", id);
+    s->owner = xstrdup(owner);
+    s->cdm = cdm ? xstrdup(cdm) : NULL;
+    s->created_at = created_at;
+    s->last_used = last_used;
+    s->idle_timeout = idle_timeout;
+    s->state = MCP_SESSION_ACQUIRING;
+    s->restored = true;
+    s->next = t->head;
+    t->head = s;
+    t->count++;
+    return s;
+}
+
 struct mcp_session *mcp_session_find(const struct mcp_session_table *t, const char *id,
                                      const char *owner)
 {

@@ -29,6 +29,8 @@ struct mcp_session {
     double last_used;    /* wall-clock seconds */
     double idle_timeout; /* seconds without a call before the pool ends it */
     unsigned calls;      /* execute_in_session and omop_query calls answered */
+    bool restored;       /* brought back from the state file after a restart */
+    bool r_reset_told;   /* a restored session's first evaluation said R started afresh */
     enum mcp_session_state state;
     const char *lost_cause;           /* MCP_SESSION_LOST: a POOL_CAUSE_* word (static) */
     char *lost_reason;                /* MCP_SESSION_LOST: why */
@@ -52,6 +54,11 @@ bool mcp_session_new_id(char out[MCP_SESSION_ID_LEN + 1]);
  * be made. cdm may be NULL. */
 struct mcp_session *mcp_session_add(struct mcp_session_table *t, const char *owner, const char *cdm,
                                     double idle_timeout, double now);
+
+/* Adds a session the state file named, in state ACQUIRING, with its id. */
+struct mcp_session *mcp_session_restore(struct mcp_session_table *t, const char *id,
+                                        const char *owner, const char *cdm, double idle_timeout,
+                                        double created_at, double last_used);
 
 /* The session with this id if owner owns it, else NULL. */
 struct mcp_session *mcp_session_find(const struct mcp_session_table *t, const char *id,

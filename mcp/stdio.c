@@ -241,7 +241,7 @@ struct mcp_stdio *mcp_stdio_start(struct ev_loop *loop, int in_fd, int out_fd,
     io->arg = arg;
 
     if (!conn_cfg.owner) {
-        snprintf(io->owner, sizeof(io->owner), "stdio:pid=%d", (int)getpid());
+        snprintf(io->owner, sizeof(io->owner), "stdio");
         conn_cfg.owner = io->owner;
     }
     conn_cfg.send = send_line;

@@ -15,7 +15,8 @@ struct mcp_stdio;
 typedef void (*mcp_stdio_closed_fn)(struct mcp_stdio *io, const char *reason, void *arg);
 
 /* Starts serving. cfg's send and send_arg are the transport's own; its owner,
- * when NULL, becomes "stdio:pid=<pid>". Lines longer than
+ * when NULL, becomes "stdio": one client per daemon, the same after a
+ * restart, so sessions restored from the state file are still its own. Lines longer than
  * cfg->limits->max_message_bytes are answered with -32600 and skipped up to
  * the next newline. Returns NULL (errno set) if a descriptor is unusable. */
 struct mcp_stdio *mcp_stdio_start(struct ev_loop *loop, int in_fd, int out_fd,

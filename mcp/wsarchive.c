@@ -277,9 +277,9 @@ static bool wsa_pass(const char *root, const char *rel, const void *tar, size_t 
     return ok;
 }
 
-bool mcp_ws_import(const char *root, const char *rel, const void *tar, size_t len,
-                   int64_t max_file, int64_t max_total, uid_t uid,
-                   struct mcp_ws_archive_stats *st, struct mcp_ws_error *err)
+bool mcp_ws_import(const char *root, const char *rel, const void *tar, size_t len, int64_t max_file,
+                   int64_t max_total, uid_t uid, struct mcp_ws_archive_stats *st,
+                   struct mcp_ws_error *err)
 {
     if (!wsa_pass(root, rel, tar, len, max_file, max_total, uid, false, st, err))
         return false;

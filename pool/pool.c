@@ -65,7 +65,7 @@ static void list_append(struct slot_list *l, struct slot *s)
 }
 
 /* The one place a slot changes state. */
-static void slot_set_state(struct slot *s, enum slot_state st, const char *reason)
+void slot_set_state(struct slot *s, enum slot_state st, const char *reason)
 {
     struct pool *p = s->pool;
 
@@ -77,7 +77,7 @@ static void slot_set_state(struct slot *s, enum slot_state st, const char *reaso
     s->state = st;
     list_append(&p->lists[st], s);
     p->stats.slots[st]++;
-    pool_kick(p);
+    pool_state_mark(p);
 }
 
 static unsigned pool_total(const struct pool *p)
@@ -113,6 +113,7 @@ static void waiter_unlink(struct pool *p, struct pool_waiter *w)
 
 static void waiter_free(struct pool_waiter *w)
 {
+    free(w->session);
     free(w->owner);
     free(w->cdm);
     free(w);
@@ -162,7 +163,11 @@ static void lease_grant(struct slot *s, struct pool_waiter *w, bool cdm_opened)
     s->last_used = ev_now(p->loop);
     s->lost = w->lost;
     s->lost_arg = w->lost_arg;
+    s->session = w->session ? xstrdup(w->session) : NULL;
+    s->session_created_at = w->created_at;
+    s->keep_workspace = w->keep_workspace;
     p->stats.leases++;
+    pool_state_mark(p);
     if (s->state != SLOT_LEASED)
         slot_set_state(s, SLOT_LEASED, "acquired");
     log_info("slot=%u msg=\"leased\" owner=%s cdm=%s", s->id, log_quote(s->owner),
@@ -256,6 +261,9 @@ static struct pool_waiter *waiter_new(struct pool *p, const struct pool_acquire_
     w->idle_timeout = args->idle_timeout;
     w->lost = args->lost;
     w->lost_arg = args->lost_arg;
+    w->session = args->session ? xstrdup(args->session) : NULL;
+    w->created_at = args->created_at;
+    w->keep_workspace = args->keep_workspace;
     w->since = ev_time();
     w->deadline = ev_now(p->loop) + p->cfg.acquire_timeout;
     return w;
@@ -312,9 +320,11 @@ void pool_acquire_cancel(struct pool *p, struct pool_waiter *w)
 static void lease_clear(struct slot *s)
 {
     free(s->owner);
-    s->owner = NULL;
+    free(s->session);
+    s->owner = s->session = NULL;
     s->lost = NULL;
     s->lost_arg = NULL;
+    s->keep_workspace = false;
 }
 
 /* The lease ends without its owner asking; an evaluation in flight is
@@ -328,6 +338,9 @@ void slot_lose(struct slot *s, const char *code, const char *cause, const char *
         s->pool->stats.lost++;
         log_warn("slot=%u msg=\"lease lost\" owner=%s code=%s cause=%s reason=%s", s->id,
                  log_quote(s->owner), code, cause, log_quote(reason));
+        if (s->keep_workspace && strcmp(code, "session_lost") == 0 &&
+            strcmp(cause, POOL_CAUSE_STOPPING) != 0)
+            pool_orphan_add(s, cause);
     }
     lease_clear(s);
     s->lose_cause = cause;
@@ -635,6 +648,10 @@ static void slot_became_ready(struct slot *s)
     struct pool *p = s->pool;
     struct pool_waiter *w = p->waiters_head;
 
+    if (s->restore) {
+        pool_restore_lease(s);
+        return;
+    }
     if (!w || p->stopping) {
         slot_set_state(s, SLOT_IDLE, "warm");
         return;
@@ -646,7 +663,7 @@ static void slot_became_ready(struct slot *s)
 /* ---- container start ---- */
 
 /* The socket exists: lock its directory against the sandbox, then connect. */
-static void slot_socket_appeared(struct slot *s)
+void slot_socket_appeared(struct slot *s)
 {
     struct stat st;
 
@@ -739,7 +756,7 @@ static void on_created(const struct backend_result *res, void *arg)
     s->call = b->ops->start(b, s->container, on_started, s);
 }
 
-static char *path_join(const char *dir, const char *name)
+char *pool_path_join(const char *dir, const char *name)
 {
     struct buf b = BUF_INIT;
 
@@ -751,9 +768,9 @@ static bool slot_make_dirs(struct slot *s)
 {
     struct pool *p = s->pool;
 
-    s->sock_dir = path_join(p->cfg.run_dir, s->name);
-    s->sock_path = path_join(s->sock_dir, POOL_SOCKET_NAME);
-    s->workspace = path_join(p->cfg.workspace_root, s->name);
+    s->sock_dir = pool_path_join(p->cfg.run_dir, s->name);
+    s->sock_path = pool_path_join(s->sock_dir, POOL_SOCKET_NAME);
+    s->workspace = pool_path_join(p->cfg.workspace_root, s->name);
     if (!slotdir_make(s->sock_dir, p->cfg.uid, 0700) ||
         !slotdir_make(s->workspace, p->cfg.uid, 0700)) {
         log_error("slot=%u msg=\"cannot create the slot's directories\" dir=%s errno=%d", s->id,
@@ -781,8 +798,8 @@ static struct backend_mount *slot_mounts(struct slot *s, size_t *n, char ***path
         struct buf b = BUF_INIT;
 
         buf_printf(&b, "%s.sqlite", p->cdms[i]);
-        (*paths)[2 * i] = path_join(p->cfg.cdm_dir, b.data);
-        (*paths)[2 * i + 1] = path_join("/cdm", b.data);
+        (*paths)[2 * i] = pool_path_join(p->cfg.cdm_dir, b.data);
+        (*paths)[2 * i + 1] = pool_path_join("/cdm", b.data);
         m[k++] = (struct backend_mount){(*paths)[2 * i], (*paths)[2 * i + 1], true};
         buf_free(&b);
     }
@@ -823,21 +840,36 @@ static void slot_send_create(struct slot *s)
     }
 }
 
-static void slot_new(struct pool *p)
+struct slot *slot_alloc(struct pool *p, const char *name)
 {
     struct slot *s = xcalloc(1, sizeof(*s));
 
     s->pool = p;
     s->id = ++p->next_id;
     s->watch = -1;
-    s->state = SLOT_CREATING;
     s->created_at = ev_now(p->loop);
     s->deadline = s->created_at + p->cfg.start_timeout;
-    snprintf(s->name, sizeof(s->name), "omcp-%s-%u", p->instance, s->id);
+    if (name)
+        snprintf(s->name, sizeof(s->name), "%s", name);
+    else
+        snprintf(s->name, sizeof(s->name), "omcp-%s-%u", p->instance, s->id);
     ev_timer_init(&s->eval_timer, on_eval_timer, 0., 0.);
     s->eval_timer.data = s;
-    list_append(&p->lists[SLOT_CREATING], s);
-    p->stats.slots[SLOT_CREATING]++;
+    return s;
+}
+
+void slot_place(struct slot *s, enum slot_state st)
+{
+    s->state = st;
+    list_append(&s->pool->lists[st], s);
+    s->pool->stats.slots[st]++;
+}
+
+static void slot_new(struct pool *p)
+{
+    struct slot *s = slot_alloc(p, NULL);
+
+    slot_place(s, SLOT_CREATING);
     p->stats.created++;
     log_info("slot=%u msg=\"creating\" name=%s", s->id, s->name);
     if (!slot_make_dirs(s)) {
@@ -895,6 +927,8 @@ void slot_retire(struct slot *s, const char *reason)
 
     if (s->state == SLOT_RETIRING)
         return;
+    if (s->restore)
+        pool_restore_failed(s, reason);
     slot_set_state(s, SLOT_RETIRING, reason);
     ev_timer_stop(p->loop, &s->eval_timer);
     if (s->call && !s->container) {
@@ -933,6 +967,13 @@ static void slot_free(struct slot *s)
     free(s->sock_path);
     free(s->workspace);
     free(s->owner);
+    free(s->session);
+    if (s->restore) {
+        free(s->restore->session);
+        free(s->restore->owner);
+        free(s->restore->cdm);
+        free(s->restore);
+    }
     free(s);
 }
 
@@ -986,6 +1027,8 @@ static void on_check(struct ev_loop *loop, ev_check *w, int revents)
         list_remove(&p->reap, s);
         slot_free(s);
     }
+    if (p->state_dirty)
+        pool_state_flush(p);
     pool_fill(p);
     pool_check_stopped(p);
 }
@@ -1092,8 +1135,9 @@ static void on_leftover_removed(const struct backend_result *res, void *arg)
     }
 }
 
-/* Directories named like slots in dir belong to an earlier run. */
-static void remove_leftover_dirs(const char *dir)
+/* Directories named like slots in dir belong to an earlier run, unless
+ * the restart keeps them. */
+static void remove_leftover_dirs(const struct pool *p, const char *dir)
 {
     DIR *d = opendir(dir);
     struct dirent *de;
@@ -1103,8 +1147,12 @@ static void remove_leftover_dirs(const char *dir)
     while ((de = readdir(d)) != NULL) {
         if (strncmp(de->d_name, "omcp-", 5) != 0)
             continue;
-        char *path = path_join(dir, de->d_name);
+        char *path = pool_path_join(dir, de->d_name);
 
+        if (pool_restore_keeps(p, path)) {
+            free(path);
+            continue;
+        }
         log_info("msg=\"removing leftover slot directory\" path=%s", log_quote(path));
         slotdir_remove(path);
         free(path);
@@ -1122,13 +1170,16 @@ static void on_leftovers_listed(const struct backend_result *res, void *arg)
     if (res->error != BACKEND_OK)
         return; /* the sweep asks again */
     for (size_t i = 0; i < res->n_containers; i++) {
+        if (pool_restore_adopt(p, &res->containers[i]))
+            continue;
         log_info("msg=\"removing leftover container\" container=%.12s name=%s",
                  res->containers[i].id, log_quote(res->containers[i].name));
         if (b->ops->remove(b, res->containers[i].id, on_leftover_removed, p))
             p->cleanup_removes++;
     }
-    remove_leftover_dirs(p->cfg.run_dir);
-    remove_leftover_dirs(p->cfg.workspace_root);
+    pool_restore_finish(p);
+    remove_leftover_dirs(p, p->cfg.run_dir);
+    remove_leftover_dirs(p, p->cfg.workspace_root);
     if (p->cleanup_removes == 0) {
         p->cleaned = true;
         pool_kick(p);
@@ -1258,6 +1309,7 @@ static void pool_copy_config(struct pool *p, const struct pool_config *cfg)
     p->cfg.cdm_dir = xstrdup(cfg->cdm_dir ? cfg->cdm_dir : "");
     p->cfg.cdm_default = xstrdup(cfg->cdm_default ? cfg->cdm_default : "");
     p->cfg.pool_label = xstrdup(cfg->pool_label);
+    p->cfg.state_path = cfg->state_path ? xstrdup(cfg->state_path) : NULL;
     if (p->cfg.start_timeout <= 0)
         p->cfg.start_timeout = 120;
     if (p->cfg.interrupt_grace <= 0)
@@ -1301,6 +1353,7 @@ struct pool *pool_new(struct ev_loop *loop, const struct pool_config *cfg, const
         log_warn("msg=\"default CDM not found; sessions start without cdm_con\" cdm=%s dir=%s",
                  log_quote(p->cfg.cdm_default), log_quote(p->cfg.cdm_dir));
     pool_init_watchers(p);
+    pool_state_load(p);
     return p;
 }
 
@@ -1325,6 +1378,9 @@ void pool_free(struct pool *p)
         slot_free(s);
     }
     waiters_fail_all(p, "pool_stopping", false, "the pool was freed");
+    pool_state_flush(p);
+    pool_orphans_free(p);
+    state_free(&p->restored);
     if (p->cleanup_call)
         p->cfg.backend->ops->cancel(p->cfg.backend, p->cleanup_call);
     health_stop(p);
@@ -1341,14 +1397,16 @@ void pool_free(struct pool *p)
     free((char *)p->cfg.cdm_dir);
     free((char *)p->cfg.cdm_default);
     free((char *)p->cfg.pool_label);
+    free((char *)p->cfg.state_path);
     free(p);
 }
 
 void pool_config_from(struct pool_config *pc, const struct config *cfg, struct backend *backend)
 {
-    static char run_dir[PATH_MAX];
+    static char run_dir[PATH_MAX], state_path[PATH_MAX];
 
     snprintf(run_dir, sizeof(run_dir), "%s/run", cfg->state_dir);
+    snprintf(state_path, sizeof(state_path), "%s/pool-state.msgpack", cfg->state_dir);
     *pc = (struct pool_config){
         .backend = backend,
         .image = cfg->docker_image,
@@ -1370,6 +1428,7 @@ void pool_config_from(struct pool_config *pc, const struct config *cfg, struct b
         .cdm_dir = cfg->cdm_dir,
         .cdm_default = cfg->cdm_default,
         .pool_label = cfg->state_dir,
+        .state_path = state_path,
         .max_frame = (uint64_t)cfg->max_frame_bytes,
     };
 }

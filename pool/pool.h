@@ -49,6 +49,7 @@ struct pool_config {
     const char *cdm_dir;        /* every <name>.sqlite here is mounted read-only */
     const char *cdm_default;    /* opened as cdm_con at warm-up when present */
     const char *pool_label;     /* the same for every run of one deployment */
+    const char *state_path;     /* the state file, or NULL for none */
     uint64_t max_frame;
 };
 
@@ -80,6 +81,7 @@ typedef void (*pool_grant_fn)(const struct pool_grant *grant, void *arg);
 #define POOL_CAUSE_IGNORED  "interrupt_ignored" /* R did not stop within the grace */
 #define POOL_CAUSE_IDLE     "idle_timeout"      /* unused longer than the lease's timeout */
 #define POOL_CAUSE_STOPPING "daemon_stopping"
+#define POOL_CAUSE_RESTART  "daemon_restarted" /* the container did not outlive a crash */
 
 /* The lease ended without its owner asking: code is session_lost or
  * idle_timeout, cause a POOL_CAUSE_* word, reason a sentence for logs and
@@ -88,12 +90,36 @@ typedef void (*pool_lost_fn)(struct slot *s, const char *code, const char *cause
                              const char *reason, void *arg);
 
 struct pool_acquire_args {
-    const char *owner;   /* who holds the lease, for logs and status */
+    const char *owner;   /* who holds the lease, for logs, status and the state file */
     const char *cdm;     /* CDM name, or NULL for the default */
     double idle_timeout; /* this lease's own; 0 takes the pool's */
     pool_lost_fn lost;   /* may be NULL */
     void *lost_arg;
+    const char *session; /* the front end's id for the lease, kept in the state file, or NULL */
+    double created_at;   /* when the front end's session began (wall clock), for the state file */
+    /* When the lease is lost, keep its workspace until pool_forget_workspace():
+     * the owner's files outlive its container. */
+    bool keep_workspace;
 };
+
+/* What a restarted pool found of the leases its state file named. */
+enum pool_restore_kind {
+    POOL_RESTORE_PENDING, /* its container lives on; it is being reconnected and warmed */
+    POOL_RESTORE_READY,   /* reconnected: slot is leased again (R's variables are gone) */
+    POOL_RESTORE_LOST,    /* no container: only the workspace is left */
+};
+
+struct pool_restored {
+    enum pool_restore_kind kind;
+    const char *session, *owner, *cdm;
+    double created_at, last_used, idle_timeout;
+    const char *workspace; /* host directory that was /sandbox */
+    struct slot *slot;     /* READY: the lease; set its lost callback with pool_lease_watch() */
+    const char *cause;     /* LOST: a POOL_CAUSE_* word */
+    bool announced;        /* a PENDING report for this lease came before */
+};
+
+typedef void (*pool_restore_fn)(const struct pool_restored *r, void *arg);
 
 /* Creates the pool; nothing starts until pool_start(). NULL with *err when
  * the configuration cannot work (no such directory, no image name...). */
@@ -106,6 +132,13 @@ void pool_start(struct pool *p);
 void pool_stop(struct pool *p, double timeout, void (*done)(struct pool *p, void *arg), void *arg);
 /* After pool_stop's callback, or for a pool never started. */
 void pool_free(struct pool *p);
+
+/* Who hears of leases restored from the state file; set before pool_start(). */
+void pool_set_restore(struct pool *p, pool_restore_fn fn, void *arg);
+/* Sets a restored lease's lost callback. */
+void pool_lease_watch(struct slot *s, pool_lost_fn lost, void *arg);
+/* The owner is done with the kept workspace of a lost lease: it is deleted. */
+void pool_forget_workspace(struct pool *p, const char *workspace);
 
 /* Leases a slot: at once when one is idle (then done has run and NULL is
  * returned), else after waiting for one that is still coming. Fails at once
@@ -153,7 +186,10 @@ struct pool_stats {
     unsigned slots[SLOT_NSTATES];
     unsigned waiters;
     bool engine_up;
-    uint64_t created, retired, leases, recycled;
+    unsigned kept_workspaces; /* of lost leases, until their owner forgets them */
+    uint64_t created, retired, leases, recycled, adopted;
+    uint64_t state_writes, state_bytes; /* the state file: writes, size of the last one */
+    struct hist state_write;            /* time of one state file write */
     uint64_t acquire_failed, lost, interrupts, start_failed;
     struct hist acquire; /* pool_acquire until granted */
     struct hist warmup;  /* connected until warm */

@@ -5,12 +5,21 @@
 #define OMCP_POOL_IMPL_H
 
 #include "pool/pool.h"
+#include "pool/state.h"
 
 #define POOL_SWEEP_INTERVAL 0.25
 #define POOL_BACKOFF_MIN    0.5
 #define POOL_BACKOFF_MAX    8.0
 #define POOL_CDM_NAME_MAX   64
 #define POOL_SOCKET_NAME    "rserve.sock"
+
+/* The workspace of a lost lease, kept until its owner forgets it. */
+struct pool_orphan {
+    struct pool_orphan *next;
+    char *workspace;
+    const char *cause;
+    struct state_lease lease;
+};
 
 struct slot_list {
     struct slot *head, *tail;
@@ -26,6 +35,9 @@ struct pool_waiter {
     double idle_timeout;
     pool_lost_fn lost;
     void *lost_arg;
+    char *session;
+    double created_at;
+    bool keep_workspace;
     double since;    /* ev_time() at pool_acquire */
     double deadline; /* ev_now() based */
 };
@@ -75,6 +87,11 @@ struct slot {
     double probed_at;       /* last answered probe (or warm-up) */
     long long oom_kills;    /* the container's OOM-kill count when it became warm */
     const char *lose_cause; /* set while slot_lose() retires the slot */
+
+    char *session;               /* while leased: the front end's id for the lease */
+    double session_created_at;   /* while leased: when that session began */
+    bool keep_workspace;         /* while leased: a lost lease keeps its workspace */
+    struct state_lease *restore; /* adopted after a restart: lease it again once warm */
 };
 
 struct pool {
@@ -109,10 +126,24 @@ struct pool {
     double events_backoff;
     struct backend_call *ping_call; /* engine liveness check in flight */
     double ping_next;               /* next check due then */
+
+    struct pool_orphan *orphans; /* kept workspaces of lost leases */
+    bool state_dirty;            /* the state file is behind; written on the next loop pass */
+    struct state restored;       /* what the state file said at start, until reconciled */
+    pool_restore_fn restore_fn;
+    void *restore_arg;
 };
 
 /* pool.c */
 void slot_retire(struct slot *s, const char *reason);
+void slot_set_state(struct slot *s, enum slot_state st, const char *reason);
+/* A slot on no list yet, with its id, name and timers set. */
+struct slot *slot_alloc(struct pool *p, const char *name);
+/* Puts a new slot on the list of st (no log: it has no earlier state). */
+void slot_place(struct slot *s, enum slot_state st);
+/* Locks the socket directory and connects once the socket exists. */
+void slot_socket_appeared(struct slot *s);
+char *pool_path_join(const char *dir, const char *name);
 /* The lease ends without its owner asking (code session_lost or
  * idle_timeout, cause one of the POOL_CAUSE_* words); a slot that is not
  * leased is simply retired. */
@@ -122,6 +153,28 @@ void pool_kick(struct pool *p);
  * timeout counts); when it did not, waiters that no idle slot can serve fail
  * at once. */
 void pool_engine_answered(struct pool *p, const struct backend_result *res);
+
+/* restore.c: the state file, and what a restarted pool finds of it. */
+/* Notes that the state file must be written again (coalesced per loop pass). */
+void pool_state_mark(struct pool *p);
+void pool_state_flush(struct pool *p);
+/* Reads the state file at pool_new; a bad one is set aside with a log line. */
+void pool_state_load(struct pool *p);
+/* Takes over a listed container the state file knows as idle or leased and
+ * still running; false when the caller should remove it. */
+bool pool_restore_adopt(struct pool *p, const struct backend_container *c);
+/* After the listing: leases whose container is gone become kept workspaces,
+ * and what the state file said is dropped. */
+void pool_restore_finish(struct pool *p);
+/* True for a slot directory the restart keeps (adopted or kept workspace). */
+bool pool_restore_keeps(const struct pool *p, const char *path);
+/* A restored lease's slot is warm again: lease it and tell the owner. */
+void pool_restore_lease(struct slot *s);
+/* An adopted slot failed before it was warm: keep its workspace for the owner. */
+void pool_restore_failed(struct slot *s, const char *reason);
+/* A lost lease that keeps its workspace: the slot lets go of it. */
+void pool_orphan_add(struct slot *s, const char *cause);
+void pool_orphans_free(struct pool *p);
 
 /* health.c: the engine's event stream, its liveness, idle probes, and what
  * ended a session. */

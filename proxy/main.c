@@ -276,10 +276,10 @@ static bool start_pool(struct daemon *d)
         log_error("msg=\"cannot start the pool\" reason=%s", log_quote(err));
         return false;
     }
-    pool_start(d->pool);
     mcp_limits_from_config(&d->mcp_limits, &d->cfg);
     mcp_pool_backend_config_from(&bc, &d->cfg);
     d->sessions = mcp_pool_backend_new(d->loop, d->pool, &bc);
+    pool_start(d->pool); /* sessions of an earlier run come back through the backend */
     return true;
 }
 

@@ -23,3 +23,9 @@ set_property(TEST mcp_stdio_faults APPEND PROPERTY ENVIRONMENT INTERRUPT_GRACE_S
 
 # The file tools' host side and the R and SQL text built from arguments.
 omcp_unit_test(test_workspace SOURCES unit/test_workspace.c LIBS omcp_mcp PkgConfig::ARCHIVE)
+
+# A crash: kill -9 of the daemon with sessions live, lost and idle, then a
+# restart on the same state directory; and a corrupt state file.
+omcp_integration_test(mcp_stdio_restart ${CMAKE_SOURCE_DIR}/tests/integration/mcp_stdio_sessions.sh
+                      $<TARGET_FILE:omcp-rproxy> $<TARGET_FILE:omcp-cdmgen> stdio_restart.mjs)
+set_tests_properties(mcp_stdio_restart PROPERTIES FIXTURES_REQUIRED sandbox_image)
