@@ -131,7 +131,8 @@
     "{\"archive\":{\"type\":\"string\",\"description\":\"the tar archive, base64\"},"          \
     "\"format\":{\"type\":\"string\"},\"path\":{\"type\":\"string\"},\"files\":{\"type\":"    \
     "\"integer\"},\"skipped\":{\"type\":\"integer\",\"description\":\"links and special files " \
-    "left out\"},\"bytes\":{\"type\":\"integer\"},\"size\":{\"type\":\"integer\"}," TOOL_CHECKSUM "}"
+    "left out\"},\"bytes\":{\"type\":\"integer\"},\"size\":{\"type\":\"integer\"},"             \
+    TOOL_CHECKSUM "}"
 
 #define IMPORT_INPUT                                                                              \
     "{\"type\":\"object\",\"additionalProperties\":false,"                                        \
