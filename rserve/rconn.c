@@ -560,11 +560,12 @@ void rconn_connect_tcp(struct rconn *c, const char *host, unsigned port)
 
 void rconn_connect_fd(struct rconn *c, int fd)
 {
-    int flags = fcntl(fd, F_GETFL);
+    int flags = fcntl(fd, F_GETFL), err;
 
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        err = errno; /* close() may change it */
         close(fd);
-        rconn_close(c, strerror(errno));
+        rconn_close(c, strerror(err));
         return;
     }
     c->fd = fd;

@@ -1,5 +1,5 @@
 /* R values (decoded SEXP trees) as JSON for agents; the mapping is
- * documented in docs/qap1.md. Written straight into a struct buf. */
+ * documented in docs/values.md. Written straight into a struct buf. */
 #ifndef OMCP_RJSON_H
 #define OMCP_RJSON_H
 
