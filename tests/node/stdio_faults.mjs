@@ -152,6 +152,29 @@ async function main() {
         await ok('close_session', { session_id: s.id });
     });
 
+    await step('an idle slot whose R stops answering is retired by its probe', async () => {
+        await waitReady('before the probe', 60000);
+        const before = await ok('pool_status', {});
+        const id = execFileSync('docker', ['ps', '-q', '--filter',
+            `label=org.omcp.pool=${process.env.STATE_DIR}`], { encoding: 'utf8' }).trim().split('\n')[0];
+        const parent = execFileSync('docker', ['inspect', '-f', '{{.State.Pid}}', id],
+            { encoding: 'utf8' }).trim();
+        const child = execFileSync('pgrep', ['-P', parent], { encoding: 'utf8' }).trim().split('\n')[0];
+        const began = Date.now();
+        execFileSync('kill', ['-STOP', child]);
+        for (;;) {
+            const status = await ok('pool_status', {});
+            if (status.counters.created > before.counters.created)
+                break;
+            assert.ok(Date.now() - began < 45000, 'the stopped slot was not retired');
+            await sleep(250);
+        }
+        logged(/reason="idle probe not answered"/);
+        figures.push(`idle R stopped (SIGSTOP): retired by the probe after ${Date.now() - began} ms ` +
+            '(probe every 30 s, 5 s to answer)');
+        await waitReady('after the probe', 60000);
+    });
+
     await step('the client leaves; the daemon stops cleanly', async () => {
         await client.close();
         assert.doesNotMatch(stderr, /level=error/);

@@ -189,6 +189,41 @@ async function main() {
             { session_id: a.session_id, path: 'data/rev.bin', encoding: 'base64' })).xxh3);
     });
 
+    await step('files at the size limits: the maximum passes, one byte more is refused', async () => {
+        const max = Number(process.env.MAX_FILE_WRITE_BYTES);
+        const big = Buffer.alloc(max, 0x5a);
+        const w = await ok('write_session_file', { session_id: a.session_id, path: 'max.bin',
+            content: big.toString('base64'), encoding: 'base64' });
+        assert.equal(w.size, max);
+        const r = await ok('read_session_file',
+            { session_id: a.session_id, path: 'max.bin', encoding: 'base64' });
+        assert.equal(r.size, max);
+        assert.equal(r.xxh3, xxh3(big));
+        const over = await fails('write_session_file', { session_id: a.session_id, path: 'over.bin',
+            content: Buffer.alloc(max + 1).toString('base64'), encoding: 'base64' }, 'file_too_large');
+        assert.equal(over.error.details.max_file_write_bytes, max);
+        await exec(a.session_id, `writeBin(raw(${Number(process.env.MAX_FILE_READ_BYTES) + 1}), "big.bin")`);
+        await fails('read_session_file', { session_id: a.session_id, path: 'big.bin' }, 'file_too_large');
+        await exec(a.session_id, 'invisible(file.remove(c("big.bin", "max.bin")))');
+    });
+
+    await step('output past max_output_bytes is cut and saved whole in the workspace', async () => {
+        const r = await exec(a.session_id, 'cat(strrep("0123456789", 500))',
+            { max_output_bytes: 100 });
+        assert.equal(r.output.length, 100);
+        assert.equal(r.meta.output_truncated, true);
+        assert.match(r.meta.output_file, /^\/sandbox\/\.omcp\//);
+        const whole = await ok('read_session_file', { session_id: a.session_id, path: r.meta.output_file });
+        assert.equal(whole.content.length, 5000);
+    });
+
+    await step('an idle session is closed after its own timeout', async () => {
+        const c = await ok('create_session', { timeout: 1 });
+        await exec(c.session_id, 'y <- 1');
+        await new Promise((res) => setTimeout(res, 2500));
+        await fails('execute_in_session', { session_id: c.session_id, code: 'y' }, 'session_not_found');
+    });
+
     await step('paths outside /sandbox and links planted by R are refused', async () => {
         for (const path of ['../etc/passwd', '/etc/passwd', '/sandbox/../../root', 'a/../../x'])
             await fails('read_session_file', { session_id: a.session_id, path }, 'invalid_path');
