@@ -6,6 +6,7 @@
 #include "pool/pool_impl.h"
 
 #include "proxy/log.h"
+#include "proxy/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,6 +166,59 @@ static void probe_idle(struct pool *p, double now)
     }
 }
 
+/* ---- removals that failed ---- */
+
+void health_remove_later(struct pool *p, const char *container)
+{
+    struct pool_removal *r = xcalloc(1, sizeof(*r));
+
+    r->container = xstrdup(container);
+    r->next = p->removals;
+    p->removals = r;
+}
+
+static void on_removal_retried(const struct backend_result *res, void *arg)
+{
+    struct pool *p = arg;
+    struct pool_removal *r = p->removals;
+
+    p->removal_call = NULL;
+    pool_engine_answered(p, res);
+    if (res->error != BACKEND_OK && res->error != BACKEND_NOT_FOUND)
+        return;
+    log_info("container=%.12s msg=\"container removed on retry\"", r->container);
+    p->removals = r->next;
+    free(r->container);
+    free(r);
+    pool_kick(p); /* a stop may be waiting for this */
+}
+
+static void retry_removal(struct pool *p, double now)
+{
+    struct backend *b = p->cfg.backend;
+
+    if (!p->removals || p->removal_call || now < p->removal_next)
+        return;
+    p->removal_next = now + 1.0;
+    p->removal_call = b->ops->remove(b, p->removals->container, on_removal_retried, p);
+}
+
+void health_removals_free(struct pool *p)
+{
+    if (p->removal_call)
+        p->cfg.backend->ops->cancel(p->cfg.backend, p->removal_call);
+    p->removal_call = NULL;
+    while (p->removals) {
+        struct pool_removal *r = p->removals;
+
+        log_warn("container=%.12s msg=\"container not removed; the next start removes it\"",
+                 r->container);
+        p->removals = r->next;
+        free(r->container);
+        free(r);
+    }
+}
+
 /* ---- from the pool ---- */
 
 void health_start(struct pool *p)
@@ -188,7 +242,10 @@ void health_sweep(struct pool *p, double now)
 {
     struct backend *b = p->cfg.backend;
 
-    if (!p->started || p->stopping)
+    if (!p->started)
+        return;
+    retry_removal(p, now);
+    if (p->stopping)
         return;
     if (!p->events_call && now >= p->events_retry_at)
         events_connect(p);

@@ -900,9 +900,10 @@ static void on_removed(const struct backend_result *res, void *arg)
     s->call = NULL;
     if (res->error != BACKEND_OK && res->error != BACKEND_NOT_FOUND) {
         pool_engine_answered(s->pool, res);
-        log_warn("slot=%u container=%.12s msg=\"remove failed; left for the next start\" "
+        log_warn("slot=%u container=%.12s msg=\"remove failed; retried until it succeeds\" "
                  "error=%s",
                  s->id, s->container, backend_error_name(res->error));
+        health_remove_later(s->pool, s->container);
     }
     slot_reap(s);
 }
@@ -1009,10 +1010,11 @@ static void pool_check_stopped(struct pool *p)
 
     if (!p->stopping || !done)
         return;
-    if (pool_total(p) > 0 && ev_now(p->loop) < p->stop_deadline)
+    if ((pool_total(p) > 0 || p->removals) && ev_now(p->loop) < p->stop_deadline)
         return;
-    if (pool_total(p) > 0)
-        log_warn("msg=\"pool stop timed out\" slots_left=%u", pool_total(p));
+    if (pool_total(p) > 0 || p->removals)
+        log_warn("msg=\"pool stop timed out\" slots_left=%u removals_left=%s", pool_total(p),
+                 p->removals ? "yes" : "no");
     p->stop_done = NULL;
     done(p, p->stop_arg);
 }
@@ -1380,6 +1382,7 @@ void pool_free(struct pool *p)
     waiters_fail_all(p, "pool_stopping", false, "the pool was freed");
     pool_state_flush(p);
     pool_orphans_free(p);
+    health_removals_free(p);
     state_free(&p->restored);
     if (p->cleanup_call)
         p->cfg.backend->ops->cancel(p->cfg.backend, p->cleanup_call);

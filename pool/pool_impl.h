@@ -13,6 +13,12 @@
 #define POOL_CDM_NAME_MAX   64
 #define POOL_SOCKET_NAME    "rserve.sock"
 
+/* A container whose remove failed while the engine was away. */
+struct pool_removal {
+    struct pool_removal *next;
+    char *container;
+};
+
 /* The workspace of a lost lease, kept until its owner forgets it. */
 struct pool_orphan {
     struct pool_orphan *next;
@@ -127,9 +133,12 @@ struct pool {
     struct backend_call *ping_call; /* engine liveness check in flight */
     double ping_next;               /* next check due then */
 
-    struct pool_orphan *orphans; /* kept workspaces of lost leases */
-    bool state_dirty;            /* the state file is behind; written on the next loop pass */
-    struct state restored;       /* what the state file said at start, until reconciled */
+    struct pool_orphan *orphans;       /* kept workspaces of lost leases */
+    struct pool_removal *removals;     /* containers whose remove failed; retried */
+    struct backend_call *removal_call; /* the retry in flight */
+    double removal_next;               /* next retry due then */
+    bool state_dirty;                  /* the state file is behind; written on the next loop pass */
+    struct state restored;             /* what the state file said at start, until reconciled */
     pool_restore_fn restore_fn;
     void *restore_arg;
 };
@@ -182,6 +191,10 @@ void health_start(struct pool *p);
 void health_stop(struct pool *p);
 /* From the pool's sweep timer. */
 void health_sweep(struct pool *p, double now);
+/* Keeps retrying the remove of a container, once a second, until the
+ * engine has removed it; a stop waits for these too. */
+void health_remove_later(struct pool *p, const char *container);
+void health_removals_free(struct pool *p);
 /* The container's cgroup OOM-kill count, or -1 when it cannot be read. */
 long long health_oom_kills(const char *container);
 /* Why a slot's R connection just dropped: out_of_memory when the container's

@@ -29,3 +29,9 @@ omcp_unit_test(test_workspace SOURCES unit/test_workspace.c LIBS omcp_mcp PkgCon
 omcp_integration_test(mcp_stdio_restart ${CMAKE_SOURCE_DIR}/tests/integration/mcp_stdio_sessions.sh
                       $<TARGET_FILE:omcp-rproxy> $<TARGET_FILE:omcp-cdmgen> stdio_restart.mjs)
 set_tests_properties(mcp_stdio_restart PROPERTIES FIXTURES_REQUIRED sandbox_image)
+
+# The engine comes and goes: dockerd stopped and restarted, then paused with
+# SIGSTOP, under live sessions (needs a dockerd with --live-restore).
+omcp_integration_test(mcp_stdio_engine ${CMAKE_SOURCE_DIR}/tests/integration/mcp_stdio_sessions.sh
+                      $<TARGET_FILE:omcp-rproxy> $<TARGET_FILE:omcp-cdmgen> stdio_engine.mjs)
+set_tests_properties(mcp_stdio_engine PROPERTIES FIXTURES_REQUIRED sandbox_image RUN_SERIAL TRUE)
