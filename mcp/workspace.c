@@ -6,6 +6,7 @@
 #include "mcp/session.h"
 #include "proxy/buf.h"
 #include "proxy/mem.h"
+#include "proxy/utf8.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -376,28 +377,6 @@ void mcp_ws_checksum(const void *bytes, size_t len, char out[17])
     snprintf(out, 17, "%016llx", (unsigned long long)XXH3_64bits(bytes, len));
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid. */
-static size_t ws_utf8_seq(const unsigned char *p, size_t avail)
-{
-    size_t n = p[0] < 0x80   ? 1
-               : p[0] < 0xc2 ? 0
-               : p[0] < 0xe0 ? 2
-               : p[0] < 0xf0 ? 3
-               : p[0] < 0xf5 ? 4
-                             : 0;
-
-    if (n == 0 || n > avail)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    if (n == 3 && ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0)))
-        return 0;
-    if (n == 4 && ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90)))
-        return 0;
-    return n;
-}
-
 json_t *mcp_ws_text(const unsigned char *bytes, size_t len)
 {
     struct buf text = BUF_INIT;
@@ -405,7 +384,7 @@ json_t *mcp_ws_text(const unsigned char *bytes, size_t len)
 
     buf_reserve(&text, len + 1);
     for (size_t i = 0; i < len;) {
-        size_t n = ws_utf8_seq(bytes + i, len - i);
+        size_t n = utf8_seq_len(bytes + i, len - i);
 
         if (n == 0) {
             buf_append(&text, "\xef\xbf\xbd", 3);

@@ -3,6 +3,8 @@
  * JSON form becomes a small typed placeholder. */
 #include "rserve/rjson.h"
 
+#include "proxy/utf8.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -45,23 +47,6 @@ static void put_lit(struct writer *w, const char *s, size_t n)
 #define PUT(w, lit) put_lit((w), (lit), sizeof(lit) - 1)
 
 /* ---- strings ---- */
-
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t avail)
-{
-    size_t n = p[0] < 0xc2 ? 0 : p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : p[0] < 0xf5 ? 4 : 0;
-
-    if (n == 0 || n > avail)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    if (n == 3 && ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0)))
-        return 0;
-    if (n == 4 && ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90)))
-        return 0;
-    return n;
-}
 
 static void put_escape(struct buf *out, unsigned char c)
 {
@@ -106,7 +91,7 @@ static void put_string_n(struct buf *out, const unsigned char *s, size_t n)
             put_escape(out, s[i++]);
             continue;
         }
-        run = utf8_seq(s + i, n - i);
+        run = utf8_seq_len(s + i, n - i);
         if (run) {
             buf_append(out, s + i, run);
             i += run;
