@@ -25,9 +25,9 @@ cdm_seed=${OMCP_CDM_SEED:-42}
 build_packages=(build-essential cmake pkg-config libev-dev libmsgpack-dev libcurl4-openssl-dev
                 libarchive-dev libxxhash-dev libinih-dev libjansson-dev libsqlite3-dev
                 libhttp-parser-dev)
-engine_packages=(docker.io debootstrap)
+engine_packages=(docker.io debootstrap e2fsprogs)
 test_packages=(clang clang-format libclang-rt-14-dev python3 sqlite3 xxhash busybox-static iproute2
-               r-base-core r-cran-rserve r-cran-rsclient r-cran-dbi r-cran-rsqlite
+               mount r-base-core r-cran-rserve r-cran-rsclient r-cran-dbi r-cran-rsqlite
                r-cran-jsonlite r-cran-bit64)
 
 started=$SECONDS

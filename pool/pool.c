@@ -6,6 +6,7 @@
 #include "pool/pool_impl.h"
 
 #include "pool/slotdir.h"
+#include "pool/wsmount.h"
 #include "proxy/buf.h"
 #include "proxy/log.h"
 #include "proxy/mem.h"
@@ -865,6 +866,16 @@ void slot_place(struct slot *s, enum slot_state st)
     s->pool->stats.slots[st]++;
 }
 
+/* The workspace is mounted (or stays a plain directory): create the
+ * container. A slot retired meanwhile is on its way to being freed. */
+static void on_workspace_ready(void *arg, bool limited)
+{
+    struct slot *s = arg;
+
+    if (s->state == SLOT_CREATING)
+        slot_send_create(s);
+}
+
 static void slot_new(struct pool *p)
 {
     struct slot *s = slot_alloc(p, NULL);
@@ -877,7 +888,8 @@ static void slot_new(struct pool *p)
         slot_retire(s, "cannot create the slot's directories");
         return;
     }
-    slot_send_create(s);
+    wsmount_prepare(p->loop, s->workspace, p->cfg.workspace_size, p->cfg.uid, on_workspace_ready,
+                    s);
 }
 
 /* ---- retiring and freeing ---- */
@@ -961,7 +973,7 @@ static void slot_free(struct slot *s)
         inotify_rm_watch(p->inotify_fd, s->watch);
     if (s->sock_dir && !slotdir_remove(s->sock_dir))
         log_warn("slot=%u msg=\"cannot remove the socket directory\" errno=%d", s->id, errno);
-    if (s->workspace && !slotdir_remove(s->workspace))
+    if (s->workspace && !wsmount_release(s->workspace))
         log_warn("slot=%u msg=\"cannot remove the workspace\" errno=%d", s->id, errno);
     free(s->container);
     free(s->sock_dir);
@@ -1162,6 +1174,11 @@ static void remove_leftover_dirs(const struct pool *p, const char *dir)
     closedir(d);
 }
 
+static bool keeps_workspace(const char *path, void *arg)
+{
+    return pool_restore_keeps(arg, path);
+}
+
 static void on_leftovers_listed(const struct backend_result *res, void *arg)
 {
     struct pool *p = arg;
@@ -1181,7 +1198,7 @@ static void on_leftovers_listed(const struct backend_result *res, void *arg)
     }
     pool_restore_finish(p);
     remove_leftover_dirs(p, p->cfg.run_dir);
-    remove_leftover_dirs(p, p->cfg.workspace_root);
+    wsmount_cleanup(p->cfg.workspace_root, keeps_workspace, p);
     if (p->cleanup_removes == 0) {
         p->cleaned = true;
         pool_kick(p);
@@ -1428,6 +1445,7 @@ void pool_config_from(struct pool_config *pc, const struct config *cfg, struct b
         .recycle = cfg->pool_recycle,
         .run_dir = run_dir,
         .workspace_root = cfg->workspace_root,
+        .workspace_size = cfg->workspace_size,
         .cdm_dir = cfg->cdm_dir,
         .cdm_default = cfg->cdm_default,
         .pool_label = cfg->state_dir,

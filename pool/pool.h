@@ -46,6 +46,7 @@ struct pool_config {
     enum recycle_mode recycle;
     const char *run_dir;        /* socket directories: <run_dir>/<slot name> */
     const char *workspace_root; /* workspaces: <workspace_root>/<slot name> */
+    int64_t workspace_size;     /* bytes of each workspace's image; 0: plain directories */
     const char *cdm_dir;        /* every <name>.sqlite here is mounted read-only */
     const char *cdm_default;    /* opened as cdm_con at warm-up when present */
     const char *pool_label;     /* the same for every run of one deployment */

@@ -5,7 +5,7 @@
  * until their owner forgets them. Everything else is removed. */
 #include "pool/pool_impl.h"
 
-#include "pool/slotdir.h"
+#include "pool/wsmount.h"
 #include "proxy/log.h"
 #include "proxy/mem.h"
 
@@ -144,7 +144,7 @@ void pool_forget_workspace(struct pool *p, const char *workspace)
         if (strcmp(o->workspace, workspace) != 0)
             continue;
         *at = o->next;
-        if (!slotdir_remove(o->workspace))
+        if (!wsmount_release(o->workspace))
             log_warn("msg=\"cannot remove a kept workspace\" path=%s", log_quote(o->workspace));
         lease_drop(&o->lease);
         free(o->workspace);

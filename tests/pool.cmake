@@ -4,3 +4,11 @@ target_link_libraries(pool_engine PRIVATE omcp_pool)
 omcp_integration_test(pool_engine ${CMAKE_CURRENT_SOURCE_DIR}/integration/pool_engine.sh
                       $<TARGET_FILE:pool_engine>)
 set_tests_properties(pool_engine PROPERTIES FIXTURES_REQUIRED sandbox_image)
+
+# Size-limited workspaces on their own, on real loop devices (needs root;
+# skipped without it). The script removes what a failed run left mounted.
+add_executable(test_wsmount unit/test_wsmount.c)
+target_link_libraries(test_wsmount PRIVATE omcp_pool)
+add_test(NAME test_wsmount COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/wsmount.sh
+                                   $<TARGET_FILE:test_wsmount>)
+set_tests_properties(test_wsmount PROPERTIES LABELS unit TIMEOUT 120 SKIP_RETURN_CODE 77)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Real R sessions over MCP stdio with the official TypeScript SDK client: a
 # warm pool of hardened containers, a generated CDM, and afterwards no
-# container of the test's deployment and no workspace left behind.
+# container of the test's deployment and no workspace, workspace mount or
+# loop device left behind.
 # Usage: mcp_stdio_sessions.sh OMCP-RPROXY OMCP-CDMGEN [SCENARIO.mjs]
 # (tests/node/stdio_sessions.mjs unless named; extra settings come from the
 # environment, e.g. INTERRUPT_GRACE_SECS for the fault scenario).
@@ -18,6 +19,7 @@ label=$work/state
 cleanup() {
     ids=$(docker ps -aq --filter "label=org.omcp.pool=$label" 2>/dev/null)
     [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
+    findmnt -rn -o TARGET | grep "^$work/" | sort -r | while read -r m; do umount -l "$m"; done
     rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
@@ -65,6 +67,12 @@ fi
 leftover=$(find "$work/state/workspaces" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
 if [ "$leftover" -ne 0 ]; then
     echo "FAIL: $leftover workspace directories left behind"
+    status=1
+fi
+mounts=$(findmnt -rn -o TARGET | grep -c "^$work/")
+loops=$(losetup -a | grep -c "$work/")
+if [ "$mounts" -ne 0 ] || [ "$loops" -ne 0 ]; then
+    echo "FAIL: $mounts workspace mounts and $loops loop devices left behind"
     status=1
 fi
 exit $status

@@ -12,9 +12,13 @@
 
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <ev.h>
+
+#define WORKSPACE_SIZE (16 << 20)
+#define EXT4_MAGIC     0xEF53
 
 static struct ev_loop *loop;
 static struct docker *docker;
@@ -231,6 +235,7 @@ static struct pool *pool_make(unsigned min_idle, unsigned max_slots, enum recycl
         .cpus = 1.0,
         .pids_limit = 256,
         .tmp_size_bytes = 64 << 20,
+        .workspace_size = WORKSPACE_SIZE,
         .min_idle = min_idle,
         .max_slots = max_slots,
         .max_starting = 2,
@@ -382,12 +387,45 @@ static void check_inside(struct slot *s)
     expect(s, "1 + 1", "2");
 }
 
+/* The workspace is a 16 MiB filesystem of its own, mounted noexec, nosuid,
+ * nodev: a full one is an R error that the session survives. */
+static void check_workspace(struct slot *s)
+{
+    struct statfs sf;
+
+    CHECK(statfs(pool_slot_workspace(s), &sf) == 0 && sf.f_type == EXT4_MAGIC);
+    expect(s,
+           "m <- grep(' /sandbox ', readLines('/proc/self/mounts'), value = TRUE);"
+           " length(m) == 1 && all(sapply(c(' ext4 ', 'noexec', 'nosuid', 'nodev'), grepl, m))",
+           "true");
+    expect(s, "file.exists('/sandbox/lost+found')", "false");
+    expect(s,
+           "k <- as.numeric(strsplit(system('df -k /sandbox', intern = TRUE)[2], ' +')[[1]][2]);"
+           " k > 12000 && k <= 16384",
+           "true");
+    expect(s,
+           "writeLines('#!/bin/sh\\nexit 0', '/sandbox/x.sh'); Sys.chmod('/sandbox/x.sh', '755');"
+           " out <- suppressWarnings(system2('/sandbox/x.sh', stdout = TRUE, stderr = TRUE));"
+           " attr(out, 'status') == 126 && any(grepl('Permission denied', out))",
+           "true");
+    expect(s, "system('/sandbox/x.sh', ignore.stderr = TRUE)", "126");
+    expect(s,
+           "e <- try(writeLines(rep(strrep('x', 1000), 32000), '/sandbox/big.txt'),"
+           " silent = TRUE); inherits(e, 'try-error') && grepl('No space left on device', e)",
+           "true");
+    expect(s, "x + 0L", "42");
+    expect(s,
+           "unlink('/sandbox/big.txt'); writeLines('fits', '/sandbox/after.txt');"
+           " readLines('/sandbox/after.txt')",
+           "\"fits\"");
+}
+
 static void test_warm_and_leases(void)
 {
     char error[64];
     struct pool *p = pool_make(2, 3, RECYCLE_CONTAINER);
     struct slot *a, *b, *c;
-    char a_container[80], a_ws[512];
+    char a_container[80], a_ws[520];
     enum backend_error ierr;
     json_t *gone;
 
@@ -419,6 +457,7 @@ static void test_warm_and_leases(void)
 
     check_inspect(pool_slot_container(a));
     check_inside(a);
+    check_workspace(a);
 
     /* An evaluation past its limit is interrupted; the session keeps its state. */
     struct eval_wait ew = {0};
@@ -438,6 +477,8 @@ static void test_warm_and_leases(void)
     gone = inspect(a_container, &ierr);
     CHECK_INT(ierr, BACKEND_NOT_FOUND);
     json_decref(gone);
+    CHECK(access(a_ws, F_OK) != 0);
+    strcat(a_ws, ".img");
     CHECK(access(a_ws, F_OK) != 0);
     if (b)
         pool_release(b, "test done with b");

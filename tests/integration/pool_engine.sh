@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The warm pool against the real engine and the sandbox image. Builds a tiny
 # CDM, runs tests/integration/pool_engine.c, and checks that no container of
-# the test's deployment label is left behind.
+# the test's deployment label, no workspace mount and no loop device of its
+# workspace images is left behind.
 set -uo pipefail
 bin=$1
 src=${OMCP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -12,6 +13,7 @@ label=$work/state
 cleanup() {
     ids=$(docker ps -aq --filter "label=org.omcp.pool=$label" 2>/dev/null)
     [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
+    findmnt -rn -o TARGET | grep "^$work/" | sort -r | while read -r m; do umount -l "$m"; done
     rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
@@ -35,6 +37,12 @@ status=$?
 left=$(docker ps -aq --filter "label=org.omcp.pool=$label" | wc -l)
 if [ "$left" -ne 0 ]; then
     echo "FAIL: $left labelled containers left behind"
+    status=1
+fi
+mounts=$(findmnt -rn -o TARGET | grep -c "^$work/")
+loops=$(losetup -a | grep -c "$work/")
+if [ "$mounts" -ne 0 ] || [ "$loops" -ne 0 ]; then
+    echo "FAIL: $mounts workspace mounts and $loops loop devices left behind"
     status=1
 fi
 exit $status
