@@ -1,4 +1,5 @@
-/* describe_cdm's reading of an embedded SQLite CDM on the host. */
+/* describe_cdm's reading of a CDM on the host: an embedded SQLite file, or
+ * the description the PostgreSQL loader left beside it. */
 #include "mcp/cdminfo.h"
 
 #include "proxy/buf.h"
@@ -6,6 +7,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The first column of every row of sql as strings. */
 static json_t *cdm_column(sqlite3 *db, const char *sql)
@@ -75,13 +77,51 @@ static json_t *cdm_source_field(sqlite3 *db, const char *column)
     return first;
 }
 
+/* The fields describe_cdm shows of a <name>.pg description. */
+static const char *const cdm_pg_fields[] = {
+    "database", "cdm_version", "cdm_source_name", "loaded_at", "tables", "vocabularies",
+};
+
+/* A CDM on PostgreSQL, from the description bench/pg-cdm.sh wrote when it
+ * loaded the database: the daemon holds no credential to ask the cluster. */
+static json_t *cdm_describe_pg(const char *dir, const char *name)
+{
+    struct buf path = BUF_INIT;
+    json_error_t error;
+    json_t *cdm = json_pack("{s:s,s:s}", "name", name, "source", "postgresql");
+    json_t *saved;
+
+    buf_printf(&path, "%s/%s.pg", dir, name);
+    saved = json_load_file(path.data, JSON_REJECT_DUPLICATES, &error);
+    if (!json_is_object(saved)) {
+        json_object_set_new(cdm, "error", json_string(saved ? "not a JSON object" : error.text));
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof(cdm_pg_fields) / sizeof(cdm_pg_fields[0]); i++) {
+        json_t *value = json_object_get(saved, cdm_pg_fields[i]);
+
+        if (value)
+            json_object_set(cdm, cdm_pg_fields[i], value);
+    }
+
+out:
+    json_decref(saved);
+    buf_free(&path);
+    return cdm;
+}
+
 json_t *mcp_cdm_describe(const char *dir, const char *name)
 {
     struct buf path = BUF_INIT;
     sqlite3 *db = NULL;
-    json_t *cdm = json_pack("{s:s,s:s}", "name", name, "source", "sqlite");
+    json_t *cdm = NULL;
 
     buf_printf(&path, "%s/%s.sqlite", dir, name);
+    if (access(path.data, F_OK) != 0) {
+        buf_free(&path);
+        return cdm_describe_pg(dir, name);
+    }
+    cdm = json_pack("{s:s,s:s}", "name", name, "source", "sqlite");
     if (sqlite3_open_v2(path.data, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         json_object_set_new(cdm, "error", json_string(sqlite3_errmsg(db)));
         goto out;

@@ -1,5 +1,6 @@
-/* What describe_cdm reports about one embedded CDM, read on the host from
- * its SQLite file (read-only): version and source from cdm_source, tables
+/* What describe_cdm reports about one CDM, read on the host: from its
+ * SQLite file (read-only), or for a CDM on PostgreSQL from the <name>.pg
+ * description its loader wrote: version and source from cdm_source, tables
  * with row counts, vocabularies. */
 #ifndef OMCP_MCP_CDMINFO_H
 #define OMCP_MCP_CDMINFO_H
@@ -7,9 +8,11 @@
 #include <jansson.h>
 
 /* {name, source, cdm_version, cdm_source_name, tables: [{name, rows}],
- * vocabularies: [...]} for <dir>/<name>.sqlite, or {name, error} when the
- * file cannot be read. A new reference. Blocks for the time of the counts:
- * a few milliseconds on the CDMs this serves. */
+ * vocabularies: [...]} for <dir>/<name>.sqlite (source "sqlite"), else for
+ * <dir>/<name>.pg (source "postgresql", with database and loaded_at), or
+ * {name, source, error} when the file cannot be read. A new reference.
+ * Blocks for the time of the SQLite counts: a few milliseconds on the CDMs
+ * this serves. */
 json_t *mcp_cdm_describe(const char *dir, const char *name);
 
 #endif

@@ -5,6 +5,7 @@
 #include "pool/pool.h"
 #include "pool/pool_impl.h"
 
+#include "pool/cdms.h"
 #include "pool/slotdir.h"
 #include "pool/wsmount.h"
 #include "proxy/buf.h"
@@ -593,6 +594,23 @@ static void on_warm(struct rconn *c, void *ctx, const struct rconn_reply *reply)
     slot_became_ready(s);
 }
 
+/* The warm-up call. With CDMs on PostgreSQL it also names the mounted
+ * socket directory, the port, a database (the warm CDM when it is one) and
+ * the read-only role: never a password. */
+static void warmup_source(const struct pool *p, struct buf *src)
+{
+    buf_puts(src, "omcp_warmup(cdm = ");
+    quote_r_string(src, p->warm_cdm);
+    if (*p->pg_cdms) {
+        buf_printf(src, ", db_host = \"%s\", db_port = \"%d\", db_name = ", POOL_CDM_PG_MOUNT,
+                   p->cfg.pg_port);
+        quote_r_string(src, pool_cdm_listed(p->pg_cdms, p->warm_cdm) ? p->warm_cdm : p->pg_cdms[0]);
+        buf_puts(src, ", db_user = ");
+        quote_r_string(src, p->cfg.pg_user);
+    }
+    buf_putc(src, ')');
+}
+
 static void on_conn_ready(struct rconn *c)
 {
     struct slot *s = c->owner;
@@ -600,9 +618,7 @@ static void on_conn_ready(struct rconn *c)
 
     s->connected_at = ev_now(s->pool->loop);
     slot_set_state(s, SLOT_WARMING, "rserve answered");
-    buf_puts(&src, "omcp_warmup(cdm = ");
-    quote_r_string(&src, s->pool->warm_cdm);
-    buf_putc(&src, ')');
+    warmup_source(s->pool, &src);
     rconn_eval(c, src.data, on_warm, s);
     buf_free(&src);
 }
@@ -782,28 +798,34 @@ static bool slot_make_dirs(struct slot *s)
     return true;
 }
 
-/* The mounts of a slot: socket directory, workspace, every CDM read-only. */
+/* The mounts of a slot: socket directory, workspace, every SQLite CDM and
+ * the CDM cluster's socket directory (when a CDM is there) read-only. */
 static struct backend_mount *slot_mounts(struct slot *s, size_t *n, char ***paths)
 {
     struct pool *p = s->pool;
-    size_t k = 0, ncdm = 0;
+    size_t k = 0, j = 0, ncdm = 0;
     struct backend_mount *m;
 
     while (p->cdms[ncdm])
         ncdm++;
-    m = xcalloc(2 + ncdm, sizeof(*m));
+    m = xcalloc(3 + ncdm, sizeof(*m));
     *paths = xcalloc(2 * ncdm + 1, sizeof(char *));
     m[k++] = (struct backend_mount){s->sock_dir, "/run/rserve", false};
     m[k++] = (struct backend_mount){s->workspace, "/sandbox", false};
     for (size_t i = 0; i < ncdm; i++) {
         struct buf b = BUF_INIT;
 
+        if (pool_cdm_listed(p->pg_cdms, p->cdms[i]))
+            continue;
         buf_printf(&b, "%s.sqlite", p->cdms[i]);
-        (*paths)[2 * i] = pool_path_join(p->cfg.cdm_dir, b.data);
-        (*paths)[2 * i + 1] = pool_path_join("/cdm", b.data);
-        m[k++] = (struct backend_mount){(*paths)[2 * i], (*paths)[2 * i + 1], true};
+        (*paths)[j] = pool_path_join(p->cfg.cdm_dir, b.data);
+        (*paths)[j + 1] = pool_path_join("/cdm", b.data);
+        m[k++] = (struct backend_mount){(*paths)[j], (*paths)[j + 1], true};
+        j += 2;
         buf_free(&b);
     }
+    if (*p->pg_cdms)
+        m[k++] = (struct backend_mount){p->cfg.pg_socket_dir, POOL_CDM_PG_MOUNT, true};
     *n = k;
     return m;
 }
@@ -1247,51 +1269,6 @@ void pool_stop(struct pool *p, double timeout, void (*done)(struct pool *p, void
 
 /* ---- creation ---- */
 
-static bool cdm_name_ok(const char *name, size_t len)
-{
-    if (len == 0 || len >= POOL_CDM_NAME_MAX || name[0] == '.')
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = name[i];
-
-        if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') &&
-            c != '_' && c != '-' && c != '.')
-            return false;
-    }
-    return true;
-}
-
-static int compare_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Every regular <name>.sqlite file in dir, sorted. */
-static char **scan_cdms(const char *dir)
-{
-    char **names = xcalloc(1, sizeof(char *));
-    size_t n = 0;
-    DIR *d = dir && *dir ? opendir(dir) : NULL;
-    struct dirent *de;
-
-    while (d && (de = readdir(d)) != NULL) {
-        size_t len = strlen(de->d_name);
-        struct stat st;
-
-        if (len <= 7 || strcmp(de->d_name + len - 7, ".sqlite") != 0 ||
-            !cdm_name_ok(de->d_name, len - 7) || fstatat(dirfd(d), de->d_name, &st, 0) != 0 ||
-            !S_ISREG(st.st_mode))
-            continue;
-        names = xrealloc(names, (n + 2) * sizeof(char *));
-        names[n++] = xstrndup(de->d_name, len - 7);
-        names[n] = NULL;
-    }
-    if (d)
-        closedir(d);
-    qsort(names, n, sizeof(char *), compare_names);
-    return names;
-}
-
 static void pool_instance_id(char out[17])
 {
     uint8_t bytes[8];
@@ -1327,6 +1304,8 @@ static void pool_copy_config(struct pool *p, const struct pool_config *cfg)
     p->cfg.workspace_root = xstrdup(cfg->workspace_root);
     p->cfg.cdm_dir = xstrdup(cfg->cdm_dir ? cfg->cdm_dir : "");
     p->cfg.cdm_default = xstrdup(cfg->cdm_default ? cfg->cdm_default : "");
+    p->cfg.pg_socket_dir = xstrdup(cfg->pg_socket_dir ? cfg->pg_socket_dir : "");
+    p->cfg.pg_user = xstrdup(cfg->pg_user ? cfg->pg_user : "");
     p->cfg.pool_label = xstrdup(cfg->pool_label);
     p->cfg.state_path = cfg->state_path ? xstrdup(cfg->state_path) : NULL;
     if (p->cfg.start_timeout <= 0)
@@ -1366,7 +1345,11 @@ struct pool *pool_new(struct ev_loop *loop, const struct pool_config *cfg, const
     p->stats.engine_up = true;
     pool_copy_config(p, cfg);
     pool_instance_id(p->instance);
-    p->cdms = scan_cdms(p->cfg.cdm_dir);
+    p->cdms = pool_cdm_scan(p->cfg.cdm_dir, pool_cdm_pg_usable(p->cfg.pg_socket_dir), &p->pg_cdms);
+    if (*p->pg_cdms)
+        log_info("msg=\"CDMs on PostgreSQL\" first=%s socket_dir=%s port=%d role=%s",
+                 log_quote(p->pg_cdms[0]), log_quote(p->cfg.pg_socket_dir), p->cfg.pg_port,
+                 log_quote(p->cfg.pg_user));
     p->warm_cdm = pool_has_cdm(p, p->cfg.cdm_default) ? p->cfg.cdm_default : "";
     if (*p->cfg.cdm_default && !*p->warm_cdm)
         log_warn("msg=\"default CDM not found; sessions start without cdm_con\" cdm=%s dir=%s",
@@ -1408,14 +1391,15 @@ void pool_free(struct pool *p)
     ev_check_stop(p->loop, &p->check);
     ev_io_stop(p->loop, &p->inotify_io);
     close(p->inotify_fd);
-    for (char **c = p->cdms; *c; c++)
-        free(*c);
-    free(p->cdms);
+    pool_cdm_names_free(p->cdms);
+    pool_cdm_names_free(p->pg_cdms);
     free((char *)p->cfg.image);
     free((char *)p->cfg.run_dir);
     free((char *)p->cfg.workspace_root);
     free((char *)p->cfg.cdm_dir);
     free((char *)p->cfg.cdm_default);
+    free((char *)p->cfg.pg_socket_dir);
+    free((char *)p->cfg.pg_user);
     free((char *)p->cfg.pool_label);
     free((char *)p->cfg.state_path);
     free(p);
@@ -1448,6 +1432,9 @@ void pool_config_from(struct pool_config *pc, const struct config *cfg, struct b
         .workspace_size = cfg->workspace_size,
         .cdm_dir = cfg->cdm_dir,
         .cdm_default = cfg->cdm_default,
+        .pg_socket_dir = cfg->db_host,
+        .pg_port = (int)cfg->db_port,
+        .pg_user = cfg->db_sandbox_user,
         .pool_label = cfg->state_dir,
         .state_path = state_path,
         .max_frame = (uint64_t)cfg->max_frame_bytes,

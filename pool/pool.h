@@ -49,6 +49,9 @@ struct pool_config {
     int64_t workspace_size;     /* bytes of each workspace's image; 0: plain directories */
     const char *cdm_dir;        /* every <name>.sqlite here is mounted read-only */
     const char *cdm_default;    /* opened as cdm_con at warm-up when present */
+    const char *pg_socket_dir;  /* the CDM cluster's socket directory, or "": no <name>.pg */
+    int pg_port;                /* its port */
+    const char *pg_user;        /* the read-only role sandboxes connect as */
     const char *pool_label;     /* the same for every run of one deployment */
     const char *state_path;     /* the state file, or NULL for none */
     uint64_t max_frame;

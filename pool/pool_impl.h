@@ -111,7 +111,8 @@ struct pool {
     ev_check check;
     ev_io inotify_io;
     int inotify_fd;
-    char **cdms; /* NULL-terminated */
+    char **cdms;    /* NULL-terminated */
+    char **pg_cdms; /* those of cdms on PostgreSQL, NULL-terminated */
     const char *warm_cdm;
     unsigned next_id;
     bool started;

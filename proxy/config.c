@@ -94,16 +94,21 @@ static const struct setting settings[] = {
     {"WORKSPACE_ROOT", T_STRING, OFF(workspace_root), "", 0, 0, DERIVED,
      "where session workspaces live (default STATE_DIR/workspaces)"},
     {"CDM_DIR", T_STRING, OFF(cdm_dir), "", 0, 0, DERIVED,
-     "where the SQLite CDMs live (default STATE_DIR/cdm)"},
+     "where the CDMs are: <name>.sqlite files, <name>.pg descriptions of CDMs on the "
+     "PostgreSQL cluster in DB_HOST (default STATE_DIR/cdm)"},
     {"CDM_DEFAULT", T_STRING, OFF(cdm_default), "synthetic", 0, 0, 0,
      "the CDM a session gets when it names none"},
     {"DB_HOST", T_STRING, OFF(db_host), "", 0, 0, 0,
-     "PostgreSQL CDM host, for the loader (never given to a sandbox)"},
+     "socket directory of the PostgreSQL CDM cluster; mounted read-only into every sandbox "
+     "when CDM_DIR holds <name>.pg CDMs"},
     {"DB_PORT", T_INT, OFF(db_port), "5432", 1, 65535, 0, "PostgreSQL CDM port"},
-    {"DB_USER", T_STRING, OFF(db_user), "", 0, 0, 0, "PostgreSQL loader role"},
+    {"DB_USER", T_STRING, OFF(db_user), "", 0, 0, 0,
+     "PostgreSQL loader role (never given to a sandbox)"},
     {"DB_PASSWORD", T_STRING, OFF(db_password), "", 0, 0, SECRET,
      "PostgreSQL loader password (never given to a sandbox)"},
-    {"DB_NAME", T_STRING, OFF(db_name), "", 0, 0, 0, "PostgreSQL CDM database"},
+    {"DB_NAME", T_STRING, OFF(db_name), "", 0, 0, 0, "PostgreSQL CDM database of the loader"},
+    {"DB_SANDBOX_USER", T_STRING, OFF(db_sandbox_user), "omcp_cdm_reader", 0, 0, 0,
+     "read-only PostgreSQL role sandboxes reach by peer authentication; their DB_USER"},
     {"HTTP_LISTEN", T_LISTEN, OFF(http_listen), "127.0.0.1:8080", 0, 0, 0,
      "MCP Streamable HTTP, /metrics, /healthz, /readyz (empty: off)"},
     {"QAP_LISTEN", T_LISTEN_LIST, OFF(qap_listen), "127.0.0.1:6311", 0, 0, 0,
@@ -501,6 +506,11 @@ void config_finish(struct config *cfg, struct config_errors *errs)
                   (long long)cfg->pool_min_idle, (long long)cfg->max_sandboxes);
     if (!*cfg->docker_image)
         add_error(errs, "DOCKER_IMAGE: must not be empty");
+    if (*cfg->db_host && cfg->db_host[0] != '/')
+        add_error(errs,
+                  "DB_HOST: %s: sandboxes have no network; name the socket directory of "
+                  "the CDM cluster (an absolute path)",
+                  log_quote(cfg->db_host));
     if (cfg->sandbox_tmp_size >= cfg->sandbox_memory)
         add_error(errs, "SANDBOX_TMP_SIZE must be smaller than SANDBOX_MEMORY");
 }

@@ -54,12 +54,14 @@ struct config {
     char *cdm_dir;
     char *cdm_default;
 
-    /* database the CDM loader writes to; nothing of it enters a sandbox */
+    /* the PostgreSQL CDM cluster: its socket directory and port reach the
+     * sandboxes, the loader's role, password and database never do */
     char *db_host;
     int64_t db_port;
     char *db_user;
     char *db_password;
     char *db_name;
+    char *db_sandbox_user; /* the read-only role sandboxes connect as */
 
     /* front ends */
     char *http_listen;

@@ -160,6 +160,11 @@ omcp_query_run <- function(sql, params, max_rows) {
         on.exit(DBI::dbRollback(con))
         DBI::dbExecute(con, "SET TRANSACTION READ ONLY")
     }
+    if (length(params) && !inherits(con, "SQLiteConnection")) {
+        positional <- omcp_positional_params(sql, params)
+        sql <- positional$sql
+        params <- positional$params
+    }
     rs <- if (length(params)) DBI::dbSendQuery(con, sql, params = params)
           else DBI::dbSendQuery(con, sql)
     on.exit(DBI::dbClearResult(rs), add = TRUE, after = FALSE)
@@ -171,4 +176,26 @@ omcp_query_run <- function(sql, params, max_rows) {
     list(columns = I(Map(function(n, t) list(name = n, type = t), info$name, info$type,
                          USE.NAMES = FALSE)),
          rows = if (nrow(df)) df else I(list()), row_count = nrow(df), truncated = truncated)
+}
+
+# PostgreSQL's driver binds $1, $2, ... only: each named placeholder
+# (:name, outside quoted text and comments, not the second colon of a
+# ::type cast) becomes the position of its name, a name used twice keeps
+# one position. The values travel as text parameters and the server types
+# them by their context. Returns the SQL and the values in position order.
+omcp_positional_params <- function(sql, params) {
+    pattern <- paste0("(?s)'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|/\\*.*?\\*/",
+                      "|(?<!:):[A-Za-z_][A-Za-z0-9_]*")
+    found <- gregexpr(pattern, sql, perl = TRUE)
+    used <- character()
+    tokens <- vapply(regmatches(sql, found)[[1]], function(token) {
+        name <- substring(token, 2L)
+        if (!startsWith(token, ":") || !name %in% names(params))
+            return(token)
+        if (!name %in% used)
+            used <<- c(used, name)
+        paste0("$", match(name, used))
+    }, "", USE.NAMES = FALSE)
+    regmatches(sql, found) <- list(tokens)
+    list(sql = sql, params = unname(params[used]))
 }

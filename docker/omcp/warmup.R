@@ -7,9 +7,10 @@ omcp_cdm_dir <- "/cdm"
 
 # Opens the CDM `name` read-only as `cdm_con` in the session's global
 # environment, closing the one open before; "" closes and opens nothing.
-# An embedded CDM is /cdm/<name>.sqlite; otherwise a PostgreSQL CDM is
-# reached through the socket directory in DB_HOST with peer authentication
-# (no password exists anywhere in the container). Returns the name.
+# An embedded CDM is /cdm/<name>.sqlite; otherwise a PostgreSQL CDM is the
+# database of that name, reached through the socket directory in DB_HOST
+# with peer authentication as the read-only role DB_USER (no password exists
+# anywhere in the container); DB_NAME then names it. Returns the name.
 omcp_open_cdm <- function(name = "") {
     stopifnot(is.character(name), length(name) == 1L, !is.na(name))
     if (!grepl("^[A-Za-z0-9_.-]*$", name) || startsWith(name, "."))
@@ -30,8 +31,8 @@ omcp_open_cdm <- function(name = "") {
         con <- DBI::dbConnect(RPostgreSQL::PostgreSQL(),
                               host = Sys.getenv("DB_HOST"),
                               port = as.integer(Sys.getenv("DB_PORT", "5432")),
-                              dbname = Sys.getenv("DB_NAME", name),
-                              user = Sys.getenv("DB_USER"))
+                              dbname = name, user = Sys.getenv("DB_USER"))
+        Sys.setenv(DB_NAME = name)
     } else {
         stop("CDM not mounted: ", name)
     }
