@@ -117,6 +117,8 @@ struct mcp_backend_ops {
     void (*cancel)(struct mcp_backend *b, struct mcp_job *job);
     /* The client went away for good: the backend may close what it owns. */
     void (*owner_gone)(struct mcp_backend *b, const char *owner);
+    /* Optional: sessions open (or being opened) for owner; NULL counts every owner's. */
+    unsigned (*owner_sessions)(struct mcp_backend *b, const char *owner);
 };
 
 struct mcp_backend {

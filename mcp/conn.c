@@ -88,23 +88,51 @@ size_t mcp_conn_in_flight(const struct mcp_conn *conn)
     return conn->in_flight;
 }
 
-static void send_message(struct mcp_conn *conn, json_t *msg)
+/* Sends msg (stolen); about names the request it answers or belongs to. */
+static void send_about(struct mcp_conn *conn, json_t *msg, const json_t *about, bool is_answer)
 {
     size_t len;
     char *text = jsonrpc_dump(msg, &len);
 
-    conn->cfg.send(text, len, conn->cfg.send_arg);
+    if (conn->cfg.send_about)
+        conn->cfg.send_about(text, len, about, is_answer, conn->cfg.send_arg);
+    else
+        conn->cfg.send(text, len, conn->cfg.send_arg);
     free(text);
     json_decref(msg);
+}
+
+static void send_message(struct mcp_conn *conn, json_t *msg)
+{
+    send_about(conn, msg, NULL, true);
+}
+
+/* The first usable id among a batch's responses: the batch's name for routing. */
+static const json_t *batch_about(json_t *responses)
+{
+    size_t i;
+    json_t *one;
+
+    json_array_foreach(responses, i, one)
+    {
+        json_t *id = json_object_get(one, "id");
+
+        if (jsonrpc_id_valid(id))
+            return id;
+    }
+    return NULL;
 }
 
 /* Sends a response, or adds it to its batch. Steals msg. */
 static void answer(struct mcp_conn *conn, struct batch *batch, json_t *msg)
 {
-    if (batch)
+    if (batch) {
         json_array_append_new(batch->responses, msg);
-    else
-        send_message(conn, msg);
+    } else {
+        json_t *id = json_object_get(msg, "id");
+
+        send_about(conn, msg, jsonrpc_id_valid(id) ? id : NULL, true);
+    }
 }
 
 static void answer_error(struct mcp_conn *conn, struct batch *batch, json_t *id, int code,
@@ -119,19 +147,21 @@ static void batch_flush(struct mcp_conn *conn, struct batch *batch)
         return;
     /* A batch of notifications only is answered with nothing at all. */
     if (json_array_size(batch->responses) > 0 && !conn->closing)
-        send_message(conn, json_incref(batch->responses));
+        send_about(conn, json_incref(batch->responses), batch_about(batch->responses), true);
     json_decref(batch->responses);
     free(batch);
 }
 
-/* Sends notifications/message when the client asked for this level. */
-static void client_log(struct mcp_conn *conn, int level, json_t *data)
+/* Sends notifications/message when the client asked for this level; about
+ * is the request the event belongs to. */
+static void client_log(struct mcp_conn *conn, const json_t *about, int level, json_t *data)
 {
     if (level >= conn->log_level)
-        send_message(
-            conn, jsonrpc_notification("notifications/message",
-                                       must(json_pack("{s:s,s:s,s:o}", "level", log_levels[level],
-                                                      "logger", "omcp-rproxy", "data", data))));
+        send_about(conn,
+                   jsonrpc_notification("notifications/message",
+                                        must(json_pack("{s:s,s:s,s:o}", "level", log_levels[level],
+                                                       "logger", "omcp-rproxy", "data", data))),
+                   about, false);
     else
         json_decref(data);
 }
@@ -223,12 +253,14 @@ static void log_outcome(struct call *call, const struct mcp_result *res, double 
                  tool, res->error ? log_quote(res->error) : "ok", ms, args.len ? args.data : "");
         buf_free(&args);
     }
+    if (conn->cfg.outcome)
+        conn->cfg.outcome(tool, res->error, ms / 1e3, conn->cfg.outcome_arg);
     if (res->error)
-        client_log(conn, 3,
+        client_log(conn, call->id, 3,
                    must(json_pack("{s:s,s:s,s:s,s:f}", "event", "tool_failed", "tool", tool, "code",
                                   res->error, "ms", ms)));
     else
-        client_log(conn, 1,
+        client_log(conn, call->id, 1,
                    must(json_pack("{s:s,s:s,s:f}", "event", "tool_done", "tool", tool, "ms", ms)));
 }
 
@@ -262,7 +294,7 @@ static void call_progress(double progress, double total, const char *message, vo
         json_object_set_new(params, "total", must(json_real(total)));
     if (message && strcmp(call->conn->version, "2024-11-05") != 0)
         json_object_set_new(params, "message", must(json_string(message)));
-    send_message(call->conn, jsonrpc_notification("notifications/progress", params));
+    send_about(call->conn, jsonrpc_notification("notifications/progress", params), call->id, false);
 }
 
 static struct call *call_new(struct mcp_conn *conn, json_t *id, json_t *request,
@@ -293,6 +325,27 @@ static struct call *call_new(struct mcp_conn *conn, json_t *id, json_t *request,
     return call;
 }
 
+/* create_session when the owner already holds max_owner_sessions sessions. */
+static bool owner_limit_reached(struct mcp_conn *conn, const struct mcp_tool *tool)
+{
+    struct mcp_backend *b = conn->cfg.backend;
+
+    return conn->cfg.max_owner_sessions && b->ops->owner_sessions &&
+           strcmp(mcp_tool_name(tool), "create_session") == 0 &&
+           b->ops->owner_sessions(b, conn->owner) >= conn->cfg.max_owner_sessions;
+}
+
+static void refuse_owner_limit(struct call *call)
+{
+    unsigned max = call->conn->cfg.max_owner_sessions;
+
+    mcp_fail(&call->caller, "max_sessions_reached", true,
+             must(json_pack("{s:s,s:i}", "scope", "identity", "max_sessions", (int)max)),
+             "this client identity already holds %u sessions, its limit; close one with "
+             "close_session first",
+             max);
+}
+
 static void tools_call(struct mcp_conn *conn, json_t *request, const struct jsonrpc_msg *msg,
                        struct batch *batch)
 {
@@ -320,6 +373,10 @@ static void tools_call(struct mcp_conn *conn, json_t *request, const struct json
     }
 
     call = call_new(conn, msg->id, request, tool, batch);
+    if (owner_limit_reached(conn, tool)) {
+        refuse_owner_limit(call);
+        return;
+    }
     call->starting = true;
     call->job = mcp_tool_start(tool, json_is_object(args) ? args : NULL, conn->cfg.limits,
                                conn->cfg.backend, &call->caller);
@@ -537,20 +594,26 @@ void mcp_conn_refuse(struct mcp_conn *conn, int code, const char *message)
     send_message(conn, jsonrpc_error(NULL, code, message, NULL));
 }
 
+void mcp_conn_receive_value(struct mcp_conn *conn, json_t *value)
+{
+    conn->received++;
+    if (json_is_array(value))
+        receive_batch(conn, value);
+    else
+        element(conn, value, NULL);
+}
+
 void mcp_conn_receive(struct mcp_conn *conn, const char *bytes, size_t len)
 {
     struct jsonrpc_error err;
     json_t *value = jsonrpc_parse(bytes, len, conn->cfg.limits->max_message_bytes, &err);
 
-    conn->received++;
     if (!value) {
+        conn->received++;
         mcp_conn_refuse(conn, err.code, err.message);
         return;
     }
-    if (json_is_array(value))
-        receive_batch(conn, value);
-    else
-        element(conn, value, NULL);
+    mcp_conn_receive_value(conn, value);
     json_decref(value);
 }
 
@@ -566,7 +629,7 @@ void mcp_conn_free(struct mcp_conn *conn, const char *reason)
             conn->cfg.backend->ops->cancel(conn->cfg.backend, call->job);
         call_free(call);
     }
-    if (conn->cfg.backend->ops->owner_gone)
+    if (conn->cfg.backend->ops->owner_gone && !conn->cfg.owner_shared)
         conn->cfg.backend->ops->owner_gone(conn->cfg.backend, conn->owner);
     log_info("owner=%s msg=\"mcp client gone\" reason=%s messages=%llu cancelled=%zu",
              log_quote(conn->owner), log_quote(reason), conn->received, cancelled);

@@ -634,6 +634,19 @@ static void owner_gone(struct mcp_backend *mb, const char *owner)
     }
 }
 
+static unsigned owner_sessions(struct mcp_backend *mb, const char *owner)
+{
+    struct mcp_pool_backend *b = backend_of(mb);
+    unsigned n = 0;
+
+    if (!owner)
+        return b->sessions.count;
+    for (struct mcp_session *s = b->sessions.head; s; s = s->next)
+        if (strcmp(s->owner, owner) == 0)
+            n++;
+    return n;
+}
+
 /* ---- files ---- */
 
 static void ws_failed(const struct mcp_caller *caller, const struct mcp_ws_error *err,
@@ -935,6 +948,7 @@ static const struct mcp_backend_ops pool_backend_ops = {
     .pool_status = pool_status,
     .cancel = cancel,
     .owner_gone = owner_gone,
+    .owner_sessions = owner_sessions,
 };
 
 void mcp_pool_backend_config_from(struct mcp_pool_backend_config *bc, const struct config *cfg)

@@ -65,6 +65,18 @@ struct config {
 
     /* front ends */
     char *http_listen;
+    char *http_allowed_origins; /* comma-separated; empty: loopback origins only */
+    char *http_tokens;          /* comma-separated TOKEN or NAME:TOKEN */
+    char *http_tokens_file;     /* one TOKEN or NAME:TOKEN per line */
+    int64_t http_max_connections;
+    double http_header_timeout;
+    double http_body_timeout;
+    double http_idle_timeout;
+    double http_session_timeout;
+    int64_t http_max_sessions_per_identity;
+    double http_rate_limit;
+    int64_t http_rate_burst;
+    double http_drain_timeout;
     struct listen_list qap_listen;
     bool stdio;
 

@@ -1,5 +1,6 @@
 /* omcp-rproxy: command line, start-up and the event loop. */
 #include "mcp/backend.h"
+#include "mcp/http.h"
 #include "mcp/pool_backend.h"
 #include "mcp/stdio.h"
 #include "mcp/tools.h"
@@ -34,6 +35,8 @@ struct daemon {
     struct docker *docker;        /* the container engine's client */
     struct pool *pool;            /* the warm pool, once the engine client exists */
     struct mcp_backend *sessions; /* MCP sessions on the pool */
+    struct mcp_http *http;        /* MCP over Streamable HTTP, when HTTP_LISTEN is set */
+    bool http_drained;            /* the HTTP listener let its calls finish before the stop */
     const char *stop_reason;
     bool stopping; /* the pool is removing its containers */
     int signals;   /* SIGINT and SIGTERM received; the second stops at once */
@@ -179,10 +182,25 @@ static void on_pool_stopped(struct pool *p, void *arg)
 
 /* Sessions end first, while their slots still exist; then the pool removes
  * every container and the loop ends. */
+static void daemon_stop(struct daemon *d, const char *reason);
+
+static void on_http_drained(struct mcp_http *h, void *arg)
+{
+    struct daemon *d = arg;
+
+    d->http_drained = true;
+    daemon_stop(d, d->stop_reason);
+}
+
 static void daemon_stop(struct daemon *d, const char *reason)
 {
     d->stopping = true;
     d->stop_reason = reason;
+    if (d->http && !d->http_drained) {
+        /* HTTP calls in flight finish first (up to HTTP_DRAIN_TIMEOUT). */
+        mcp_http_drain(d->http, d->cfg.http_drain_timeout, on_http_drained, d);
+        return;
+    }
     mcp_pool_backend_close_all(d->sessions, reason);
     pool_stop(d->pool, DAEMON_STOP_TIMEOUT, on_pool_stopped, d);
 }
@@ -212,9 +230,6 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 
 static void report_front_ends(const struct config *cfg)
 {
-    if (*cfg->http_listen)
-        log_warn("front_end=http listen=%s msg=\"not built yet; not listening\"",
-                 log_quote(cfg->http_listen));
     for (int i = 0; i < cfg->qap_listen.count; i++)
         log_warn("front_end=qap1 listen=%s msg=\"not built yet; not listening\"",
                  log_quote(cfg->qap_listen.addrs[i]));
@@ -283,8 +298,30 @@ static bool start_pool(struct daemon *d)
     return true;
 }
 
+/* MCP over HTTP, once the pool and its session backend exist. */
+static bool start_http(struct daemon *d)
+{
+    struct mcp_http_config hc;
+    const char *err = NULL;
+
+    if (!*d->cfg.http_listen)
+        return true;
+    mcp_http_config_from(&hc, &d->cfg);
+    hc.limits = &d->mcp_limits;
+    hc.backend = d->sessions;
+    hc.pool = d->pool;
+    hc.server_version = OMCP_VERSION;
+    d->http = mcp_http_start(d->loop, &hc, &err);
+    if (!d->http)
+        log_error("front_end=http listen=%s msg=\"cannot serve\" reason=%s",
+                  log_quote(d->cfg.http_listen), log_quote(err));
+    return d->http != NULL;
+}
+
 static void stop_pool(struct daemon *d)
 {
+    mcp_http_free(d->http);
+    d->http = NULL;
     mcp_pool_backend_free(d->sessions);
     d->sessions = NULL;
     pool_free(d->pool);
@@ -317,7 +354,7 @@ static int run(struct daemon *d)
     log_info("msg=\"starting\" version=%s pid=%d", OMCP_VERSION, (int)getpid());
     config_log(&d->cfg);
     report_front_ends(&d->cfg);
-    if (!start_pool(d) || (d->cfg.stdio && !start_stdio(d))) {
+    if (!start_pool(d) || !start_http(d) || (d->cfg.stdio && !start_stdio(d))) {
         stop_pool(d);
         ev_loop_destroy(d->loop);
         return 1;

@@ -44,8 +44,11 @@ static void converse(const uint8_t *data, size_t size)
 {
     static const char *const versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
     static struct mcp_limits limits;
-    struct mcp_conn_config cfg = {&limits, mcp_backend_unavailable(), "fuzz", "0", check_answer,
-                                  NULL};
+    struct mcp_conn_config cfg = {.limits = &limits,
+                                  .backend = mcp_backend_unavailable(),
+                                  .owner = "fuzz",
+                                  .server_version = "0",
+                                  .send = check_answer};
     char init[160];
     struct mcp_conn *conn;
     size_t start = 1;

@@ -6,7 +6,7 @@ set -uo pipefail
 bin=$1
 # The daemon keeps no warm slot here: these checks are about the protocol.
 tmp=$(mktemp -d)
-export POOL_MIN_IDLE=0 STATE_DIR=$tmp/state
+export POOL_MIN_IDLE=0 STATE_DIR=$tmp/state HTTP_LISTEN= QAP_LISTEN=
 trap 'rm -rf "$tmp"' EXIT
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }

@@ -6,7 +6,7 @@ set -uo pipefail
 bin=$1
 # No warm slot and no container engine here: these checks are about the
 # protocol and the answers a client gets when no sandbox can be had.
-export POOL_MIN_IDLE=0 STATE_DIR=$(mktemp -d)
+export POOL_MIN_IDLE=0 STATE_DIR=$(mktemp -d) HTTP_LISTEN= QAP_LISTEN=
 export DOCKER_HOST=unix://$STATE_DIR/no-engine.sock
 trap 'rm -rf "$STATE_DIR"' EXIT
 here=$(cd "$(dirname "$0")/../node" && pwd)

@@ -50,6 +50,8 @@ chmod 0444 "$work/state/cdm/synthetic.sqlite"
 
 export STATE_DIR=$work/state SANDBOX_UID=$uid DOCKER_IMAGE=$image
 export POOL_MIN_IDLE=2 MAX_SANDBOXES=4 LOG_LEVEL=info
+# Only the stdio client: no listener that could meet another daemon's port.
+export HTTP_LISTEN= QAP_LISTEN=
 export MAX_FILE_WRITE_BYTES=${MAX_FILE_WRITE_BYTES:-2000000} MAX_FILE_READ_BYTES=${MAX_FILE_READ_BYTES:-2000000}
 (cd "$here" && timeout 400 node "$scenario" "$bin" "$work/state/cdm/synthetic.sqlite")
 status=$?

@@ -189,7 +189,11 @@ static struct mcp_limits limits;
 
 static struct mcp_conn *conn_open(void)
 {
-    struct mcp_conn_config cfg = {&limits, &fake_backend, "owner-A", "1.2.3", collect, NULL};
+    struct mcp_conn_config cfg = {.limits = &limits,
+                                  .backend = &fake_backend,
+                                  .owner = "owner-A",
+                                  .server_version = "1.2.3",
+                                  .send = collect};
 
     json_array_clear(sent);
     memset(&fake, 0, sizeof(fake));
@@ -522,7 +526,11 @@ static void test_results(void)
 
 static void test_unavailable_backend(void)
 {
-    struct mcp_conn_config cfg = {&limits, mcp_backend_unavailable(), "o", "1", collect, NULL};
+    struct mcp_conn_config cfg = {.limits = &limits,
+                                  .backend = mcp_backend_unavailable(),
+                                  .owner = "o",
+                                  .server_version = "1",
+                                  .send = collect};
     struct mcp_conn *conn;
     json_t *result;
 
@@ -747,7 +755,7 @@ int main(void)
     RUN(test_oversized);
     RUN(test_paths);
     RUN(test_base64);
-    json_decref(sent);
     reply();
+    json_decref(sent);
     return check_report();
 }
