@@ -28,7 +28,8 @@ build_packages=(build-essential cmake pkg-config libev-dev libmsgpack-dev libcur
 engine_packages=(docker.io debootstrap e2fsprogs)
 test_packages=(clang clang-format libclang-rt-14-dev python3 sqlite3 xxhash busybox-static iproute2
                mount r-base-core r-cran-rserve r-cran-rsclient r-cran-dbi r-cran-rsqlite
-               r-cran-jsonlite r-cran-bit64 postgresql)
+               r-cran-jsonlite r-cran-bit64 postgresql
+               openjdk-17-jdk-headless)
 
 started=$SECONDS
 step() { printf '\n== [%4ds] %s\n' $((SECONDS - started)) "$*"; }

@@ -493,6 +493,53 @@ void pool_eval(struct slot *s, const char *source, double timeout, pool_eval_fn 
     rconn_eval(&s->conn, source, on_eval_reply, s);
 }
 
+/* A front end that forwards QAP1 frames itself marks its requests, so the
+ * idle sweep leaves the lease alone while R works, pool_interrupt() applies,
+ * and a request past timeout seconds is interrupted, then killed after the
+ * grace, as an evaluation would be. */
+void pool_forward_begin(struct slot *s, double timeout)
+{
+    struct pool *p = s->pool;
+
+    if (s->state != SLOT_LEASED || s->eval_phase != EVAL_NONE)
+        panic("pool_forward_begin on slot %u in state %s, phase %d", s->id,
+              slot_state_name(s->state), (int)s->eval_phase);
+    s->eval_phase = EVAL_RUNNING;
+    s->eval_done = NULL;
+    s->eval_started = ev_time();
+    s->last_used = ev_now(p->loop);
+    if (timeout > 0) {
+        ev_timer_set(&s->eval_timer, timeout, 0.);
+        ev_timer_start(p->loop, &s->eval_timer);
+    }
+}
+
+void pool_forward_end(struct slot *s)
+{
+    ev_timer_stop(s->pool->loop, &s->eval_timer);
+    s->eval_phase = EVAL_NONE;
+    s->last_used = ev_now(s->pool->loop);
+}
+
+/* The pool stops reading the warm connection and hands out a duplicate of
+ * its socket; it closes its own copy when the lease ends. Refused (EBUSY)
+ * while the connection has a request of its own in flight (an idle probe). */
+int pool_slot_take_socket(struct slot *s)
+{
+    struct rconn *c = &s->conn;
+
+    if (s->state != SLOT_LEASED || !s->conn_open || c->fd < 0) {
+        errno = ENOTCONN;
+        return -1;
+    }
+    if (c->state != RCONN_IDLE || c->queue_head) {
+        errno = EBUSY;
+        return -1;
+    }
+    ev_io_stop(s->pool->loop, &c->io);
+    return fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
+}
+
 /* ---- accessors ---- */
 
 struct rconn *pool_slot_rconn(struct slot *s)

@@ -174,6 +174,19 @@ void pool_interrupt(struct slot *s);
 /* Marks the lease as used now, for the idle timeout. */
 void pool_touch(struct slot *s);
 
+/* For front ends that forward QAP1 frames on the lease's own connection:
+ * pool_slot_take_socket() hands over a duplicate of its socket (the pool
+ * stops reading it and closes its copy when the lease ends; -1 with errno
+ * EBUSY while a request of the pool's own is in flight, ENOTCONN when there
+ * is no connection). pool_forward_begin() and pool_forward_end() bracket
+ * the time requests are in flight: the idle timeout waits, pool_interrupt()
+ * works, and past timeout seconds (0: none) R is interrupted, then its
+ * container killed after the grace (the lost callback says so). pool_eval()
+ * is not used on such a lease. */
+int pool_slot_take_socket(struct slot *s);
+void pool_forward_begin(struct slot *s, double timeout);
+void pool_forward_end(struct slot *s);
+
 /* The slot's warm connection, for front ends that speak QAP1 themselves. */
 struct rconn *pool_slot_rconn(struct slot *s);
 unsigned pool_slot_id(const struct slot *s);

@@ -78,6 +78,11 @@ struct config {
     int64_t http_rate_burst;
     double http_drain_timeout;
     struct listen_list qap_listen;
+    bool qap_allow_remote;      /* a listener without authentication may be non-loopback */
+    int64_t qap_max_clients;    /* QAP1 connections at once */
+    double qap_idle_timeout;    /* a silent QAP1 client is disconnected after this */
+    double qap_request_timeout; /* a QAP1 request is interrupted after this; 0: never */
+    char *qap_password_file;    /* empty: no authentication */
     bool stdio;
 
     /* logging */

@@ -10,6 +10,7 @@
 #include "proxy/config.h"
 #include "proxy/log.h"
 #include "proxy/mem.h"
+#include "proxy/qapf.h"
 
 #include <errno.h>
 #include <ev.h>
@@ -37,6 +38,7 @@ struct daemon {
     struct mcp_backend *sessions; /* MCP sessions on the pool */
     struct mcp_http *http;        /* MCP over Streamable HTTP, when HTTP_LISTEN is set */
     bool http_drained;            /* the HTTP listener let its calls finish before the stop */
+    struct qapf *qap;             /* QAP1 listeners and their clients */
     const char *stop_reason;
     bool stopping; /* the pool is removing its containers */
     int signals;   /* SIGINT and SIGTERM received; the second stops at once */
@@ -196,12 +198,14 @@ static void daemon_stop(struct daemon *d, const char *reason)
 {
     d->stopping = true;
     d->stop_reason = reason;
+    qapf_stop_listening(d->qap); /* QAP1 clients of now are closed below */
     if (d->http && !d->http_drained) {
         /* HTTP calls in flight finish first (up to HTTP_DRAIN_TIMEOUT). */
         mcp_http_drain(d->http, d->cfg.http_drain_timeout, on_http_drained, d);
         return;
     }
     mcp_pool_backend_close_all(d->sessions, reason);
+    qapf_close(d->qap, reason);
     pool_stop(d->pool, DAEMON_STOP_TIMEOUT, on_pool_stopped, d);
 }
 
@@ -226,13 +230,6 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
         log_error("msg=\"cannot reopen log file\" errno=%d", errno);
     else
         log_info("msg=\"log file reopened\"");
-}
-
-static void report_front_ends(const struct config *cfg)
-{
-    for (int i = 0; i < cfg->qap_listen.count; i++)
-        log_warn("front_end=qap1 listen=%s msg=\"not built yet; not listening\"",
-                 log_quote(cfg->qap_listen.addrs[i]));
 }
 
 static void on_stdio_closed(struct mcp_stdio *io, const char *reason, void *arg)
@@ -298,6 +295,19 @@ static bool start_pool(struct daemon *d)
     return true;
 }
 
+/* The QAP1 listeners, once the pool exists; none when QAP_LISTEN is empty. */
+static bool start_qap(struct daemon *d)
+{
+    struct qapf_config qc;
+    const char *err = NULL;
+
+    if (d->cfg.qap_listen.count == 0)
+        return true;
+    qapf_config_from(&qc, &d->cfg);
+    d->qap = qapf_new(d->loop, d->pool, &qc, &err);
+    return d->qap != NULL;
+}
+
 /* MCP over HTTP, once the pool and its session backend exist. */
 static bool start_http(struct daemon *d)
 {
@@ -322,6 +332,8 @@ static void stop_pool(struct daemon *d)
 {
     mcp_http_free(d->http);
     d->http = NULL;
+    qapf_free(d->qap);
+    d->qap = NULL;
     mcp_pool_backend_free(d->sessions);
     d->sessions = NULL;
     pool_free(d->pool);
@@ -353,8 +365,7 @@ static int run(struct daemon *d)
     start_signals(d);
     log_info("msg=\"starting\" version=%s pid=%d", OMCP_VERSION, (int)getpid());
     config_log(&d->cfg);
-    report_front_ends(&d->cfg);
-    if (!start_pool(d) || !start_http(d) || (d->cfg.stdio && !start_stdio(d))) {
+    if (!start_pool(d) || !start_qap(d) || !start_http(d) || (d->cfg.stdio && !start_stdio(d))) {
         stop_pool(d);
         ev_loop_destroy(d->loop);
         return 1;

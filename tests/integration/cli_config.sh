@@ -5,6 +5,8 @@ set -uo pipefail
 bin=$1
 # The daemons started here keep no warm slot: these checks are about the command line.
 export POOL_MIN_IDLE=0
+# No listeners: the daemons started here must not meet another one's port.
+export HTTP_LISTEN= QAP_LISTEN=
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failures=0
