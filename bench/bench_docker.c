@@ -292,7 +292,7 @@ static void bench_startup(int count)
     }
     samples_report("client create+start+remove", &ours, "ms");
     samples_report("docker run --rm (CLI)", &cli, "ms");
-    samples_ratio("ratio CLI / client", &cli, &ours);
+    samples_ratio("ratio CLI / client, run", &cli, &ours);
     run_client(count, 1);
     samples_report("  create", &run.create, "ms");
     samples_report("  start", &run.start, "ms");
@@ -317,10 +317,10 @@ static void bench_calls(int count, const char *id)
     }
     samples_report("client inspect", &inspect.ms, "ms");
     samples_report("docker inspect (CLI)", &cli_inspect, "ms");
-    samples_ratio("ratio CLI / client", &cli_inspect, &inspect.ms);
+    samples_ratio("ratio CLI / client, inspect", &cli_inspect, &inspect.ms);
     samples_report("client exec true", &exec.ms, "ms");
     samples_report("docker exec true (CLI)", &cli_exec, "ms");
-    samples_ratio("ratio CLI / client", &cli_exec, &exec.ms);
+    samples_ratio("ratio CLI / client, exec", &cli_exec, &exec.ms);
     samples_clear(&inspect.ms);
     samples_clear(&exec.ms);
     samples_clear(&cli_inspect);
@@ -390,7 +390,8 @@ int main(int argc, char **argv)
 
         snprintf(name, sizeof(name), "in flight %d: per container", widths[i]);
         samples_report(name, &run.total, "ms");
-        printf("%-34s %.2f containers/s\n", "", count / seconds);
+        snprintf(name, sizeof(name), "in flight %d: rate", widths[i]);
+        samples_value(name, "containers/s", count / seconds, true);
     }
     start_sleeper(sleeper);
     bench_calls(count, sleeper);

@@ -5,7 +5,10 @@
  * modes; containers started per second by POOL_MAX_STARTING.
  *
  * Usage: omcp-bench-pool [--quick] --uid UID --cdm-dir DIR [--cdm NAME] [--image IMAGE]
- *                        [--work DIR]
+ *                        [--work DIR] [--only PARTS]
+ * PARTS is a comma-separated subset of sequential, bursts, cold, fork,
+ * sustained, starts (default: all); a ratio is printed when both of its
+ * parts ran.
  * The CDM named (default synthetic) must be DIR/NAME.sqlite with a person table. */
 #include "bench/samples.h"
 #include "pool/docker.h"
@@ -21,8 +24,23 @@
 
 #include <ev.h>
 
+/* The parts of the run, for --only. */
+enum bench_part {
+    PART_SEQUENTIAL = 1 << 0,
+    PART_BURSTS = 1 << 1,
+    PART_COLD = 1 << 2,
+    PART_FORK = 1 << 3,
+    PART_SUSTAINED = 1 << 4,
+    PART_STARTS = 1 << 5,
+    PART_ALL = (1 << 6) - 1,
+};
+
+static const char *const part_names[] = {"sequential", "bursts",    "cold",
+                                         "fork",       "sustained", "starts"};
+
 struct bench_opts {
     bool quick;
+    unsigned parts; /* enum bench_part bits */
     const char *image;
     unsigned uid;
     const char *cdm_dir;
@@ -30,7 +48,8 @@ struct bench_opts {
     const char *work;
 };
 
-static struct bench_opts opts = {.image = "omcp-r-sandbox:latest", .cdm = "synthetic"};
+static struct bench_opts opts = {
+    .image = "omcp-r-sandbox:latest", .cdm = "synthetic", .parts = PART_ALL};
 static struct ev_loop *loop;
 static struct docker *docker;
 static char run_dir[512], ws_root[512], label[512];
@@ -424,16 +443,33 @@ static void on_version(const struct backend_result *res, void *arg)
     *(int *)arg = res->error == BACKEND_OK ? 1 : 2;
 }
 
+static unsigned parse_parts(const char *list)
+{
+    char *copy = strdup(list), *save = NULL;
+    unsigned parts = 0;
+
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        size_t i = 0;
+
+        while (i < sizeof(part_names) / sizeof(part_names[0]) && strcmp(t, part_names[i]) != 0)
+            i++;
+        if (i == sizeof(part_names) / sizeof(part_names[0])) {
+            fprintf(stderr, "omcp-bench-pool: no part %s\n", t);
+            exit(2);
+        }
+        parts |= 1u << i;
+    }
+    free(copy);
+    return parts;
+}
+
 static void parse_args(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"quick", no_argument, NULL, 'q'},
-        {"image", required_argument, NULL, 'i'},
-        {"uid", required_argument, NULL, 'u'},
-        {"cdm-dir", required_argument, NULL, 'd'},
-        {"cdm", required_argument, NULL, 'c'},
-        {"work", required_argument, NULL, 'w'},
-        {NULL, 0, NULL, 0},
+        {"quick", no_argument, NULL, 'q'},      {"image", required_argument, NULL, 'i'},
+        {"uid", required_argument, NULL, 'u'},  {"cdm-dir", required_argument, NULL, 'd'},
+        {"cdm", required_argument, NULL, 'c'},  {"work", required_argument, NULL, 'w'},
+        {"only", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0},
     };
     int c;
 
@@ -457,13 +493,16 @@ static void parse_args(int argc, char **argv)
         case 'w':
             opts.work = optarg;
             break;
+        case 'o':
+            opts.parts = parse_parts(optarg);
+            break;
         default:
             exit(2);
         }
     }
     if (!opts.uid || !opts.cdm_dir) {
         fprintf(stderr, "usage: omcp-bench-pool [--quick] --uid UID --cdm-dir DIR [--cdm NAME]"
-                        " [--image IMAGE] [--work DIR]\n");
+                        " [--image IMAGE] [--work DIR] [--only PARTS]\n");
         exit(2);
     }
 }
@@ -493,44 +532,74 @@ static void prepare(void)
     }
 }
 
-int main(int argc, char **argv)
+static bool part(unsigned bits)
+{
+    return (opts.parts & bits) == bits;
+}
+
+/* Containers per second by POOL_MAX_STARTING, each from an empty pool. */
+static void bench_starts(void)
 {
     static const unsigned widths[] = {1, 2, 4, 8};
+    size_t nwidths = opts.quick ? 3 : 4;
+
+    for (size_t i = 0; i < nwidths; i++) {
+        double rate = bench_start_rate(widths[i]);
+        char name[64];
+
+        snprintf(name, sizeof(name), "POOL_MAX_STARTING=%u", widths[i]);
+        samples_value(name, "containers/s", rate, true);
+    }
+}
+
+int main(int argc, char **argv)
+{
     struct samples seq = {0}, burst = {0}, cold = {0}, warm_query = {0}, fork_ms = {0};
     struct samples sus_container = {0}, sus_process = {0};
-    double rate_container, rate_process, starts[4];
-    size_t nwidths;
+    double rate_container = 0, rate_process = 0;
 
     parse_args(argc, argv);
-    nwidths = opts.quick ? 3 : 4;
     log_min_level = L_WARN;
     prepare();
     printf("omcp-bench-pool: %s mode, image %s, CDM %s/%s.sqlite\n", opts.quick ? "quick" : "full",
            opts.image, opts.cdm_dir, opts.cdm);
 
-    bench_sequential(&seq, &warm_query);
-    bench_bursts(&burst);
-    bench_cold(&cold);
-    bench_fork_query(&fork_ms);
-    rate_container = bench_sustained(RECYCLE_CONTAINER, &sus_container);
-    rate_process = bench_sustained(RECYCLE_PROCESS, &sus_process);
-    for (size_t i = 0; i < nwidths; i++)
-        starts[i] = bench_start_rate(widths[i]);
+    if (part(PART_SEQUENTIAL))
+        bench_sequential(&seq, &warm_query);
+    if (part(PART_BURSTS))
+        bench_bursts(&burst);
+    if (part(PART_COLD))
+        bench_cold(&cold);
+    if (part(PART_FORK))
+        bench_fork_query(&fork_ms);
+    if (part(PART_SUSTAINED)) {
+        rate_container = bench_sustained(RECYCLE_CONTAINER, &sus_container);
+        rate_process = bench_sustained(RECYCLE_PROCESS, &sus_process);
+    }
 
     printf("\n");
-    samples_report("acquire, warm pool, 1 at a time", &seq, "ms");
-    samples_report("acquire, warm pool, bursts of 8", &burst, "ms");
-    samples_report("cold start (create..connect..warm)", &cold, "ms");
-    samples_ratio("ratio cold / warm acquire", &cold, &seq);
-    samples_report("first CDM query, warmed lease", &warm_query, "ms");
-    samples_report("first CDM query, fresh fork", &fork_ms, "ms");
-    samples_ratio("ratio fresh fork / warmed lease", &fork_ms, &warm_query);
-    samples_report("acquire under load, container mode", &sus_container, "ms");
-    samples_report("acquire under load, process mode", &sus_process, "ms");
-    printf("%-38s %9.2f sessions/s\n", "sustained, POOL_RECYCLE=container", rate_container);
-    printf("%-38s %9.2f sessions/s\n", "sustained, POOL_RECYCLE=process", rate_process);
-    for (size_t i = 0; i < nwidths; i++)
-        printf("POOL_MAX_STARTING=%-20u %9.2f containers/s\n", widths[i], starts[i]);
+    if (part(PART_SEQUENTIAL))
+        samples_report("acquire, warm pool, 1 at a time", &seq, "ms");
+    if (part(PART_BURSTS))
+        samples_report("acquire, warm pool, bursts of 8", &burst, "ms");
+    if (part(PART_COLD))
+        samples_report("cold start (create..connect..warm)", &cold, "ms");
+    if (part(PART_COLD | PART_SEQUENTIAL))
+        samples_ratio("ratio cold / warm acquire", &cold, &seq);
+    if (part(PART_SEQUENTIAL))
+        samples_report("first CDM query, warmed lease", &warm_query, "ms");
+    if (part(PART_FORK))
+        samples_report("first CDM query, fresh fork", &fork_ms, "ms");
+    if (part(PART_FORK | PART_SEQUENTIAL))
+        samples_ratio("ratio fresh fork / warmed lease", &fork_ms, &warm_query);
+    if (part(PART_SUSTAINED)) {
+        samples_report("acquire under load, container mode", &sus_container, "ms");
+        samples_report("acquire under load, process mode", &sus_process, "ms");
+        samples_value("sustained, POOL_RECYCLE=container", "sessions/s", rate_container, true);
+        samples_value("sustained, POOL_RECYCLE=process", "sessions/s", rate_process, true);
+    }
+    if (part(PART_STARTS))
+        bench_starts();
     docker_free(docker);
     rmdir(run_dir);
     rmdir(ws_root);

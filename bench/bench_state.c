@@ -94,9 +94,10 @@ static void bench_size(const char *dir, size_t n)
     printf("%zu sessions: %zu bytes (%.0f bytes a session)\n", n, bytes, (double)bytes / n);
     snprintf(name, sizeof(name), "state write, %zu sessions", n);
     samples_report(name, &ours, "ms");
-    snprintf(name, sizeof(name), "raw write+fsync, same bytes");
+    snprintf(name, sizeof(name), "raw write+fsync, %zu sessions' bytes", n);
     samples_report(name, &base, "ms");
-    samples_ratio("ratio raw / state write", &base, &ours);
+    snprintf(name, sizeof(name), "ratio raw / state write, %zu sessions", n);
+    samples_ratio(name, &base, &ours);
     snprintf(name, sizeof(name), "state read back, %zu sessions", n);
     samples_report(name, &load, "ms");
     samples_clear(&ours);

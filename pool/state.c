@@ -111,20 +111,29 @@ static bool write_all(int fd, const char *data, size_t len)
     return true;
 }
 
-bool state_save(const char *path, const struct state *st, size_t *bytes, const char **err)
+char *state_encode(const struct state *st, size_t *len)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
-    char tmp[4096];
-    int fd;
-    bool ok;
 
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     pack_state(&pk, st);
+    *len = sb.size;
+    return msgpack_sbuffer_release(&sb);
+}
+
+bool state_save(const char *path, const struct state *st, size_t *bytes, const char **err)
+{
+    char tmp[4096];
+    size_t len;
+    char *data = state_encode(st, &len);
+    int fd;
+    bool ok;
+
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    ok = fd >= 0 && write_all(fd, sb.data, sb.size) && fsync(fd) == 0;
+    ok = fd >= 0 && write_all(fd, data, len) && fsync(fd) == 0;
     if (fd >= 0 && close(fd) != 0)
         ok = false;
     if (ok && rename(tmp, path) != 0)
@@ -133,8 +142,8 @@ bool state_save(const char *path, const struct state *st, size_t *bytes, const c
         *err = strerror(errno);
         unlink(tmp);
     }
-    *bytes = sb.size;
-    msgpack_sbuffer_destroy(&sb);
+    *bytes = len;
+    free(data);
     return ok;
 }
 

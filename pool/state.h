@@ -47,6 +47,9 @@ struct state {
     size_t n_orphans;
 };
 
+/* The file's bytes for st without writing them: malloc'd, *len long. */
+char *state_encode(const struct state *st, size_t *len);
+
 /* Writes st to path; *bytes gets the file's size. False with *err. */
 bool state_save(const char *path, const struct state *st, size_t *bytes, const char **err);
 
