@@ -35,3 +35,17 @@ set_tests_properties(mcp_stdio_restart PROPERTIES FIXTURES_REQUIRED sandbox_imag
 omcp_integration_test(mcp_stdio_engine ${CMAKE_SOURCE_DIR}/tests/integration/mcp_stdio_sessions.sh
                       $<TARGET_FILE:omcp-rproxy> $<TARGET_FILE:omcp-cdmgen> stdio_engine.mjs)
 set_tests_properties(mcp_stdio_engine PROPERTIES FIXTURES_REQUIRED sandbox_image RUN_SERIAL TRUE)
+
+# Escape and abuse attempts from inside real sessions, a witness session
+# served throughout, and secrets given to the daemon found nowhere.
+omcp_integration_test(mcp_stdio_escape ${CMAKE_SOURCE_DIR}/tests/integration/mcp_stdio_sessions.sh
+                      $<TARGET_FILE:omcp-rproxy> $<TARGET_FILE:omcp-cdmgen> stdio_escape.mjs)
+set_tests_properties(mcp_stdio_escape PROPERTIES FIXTURES_REQUIRED sandbox_image)
+
+# The soak in its short form: 75 s of mixed load from 3 clients with a fault
+# every 20 s; bench/soak.sh with no duration runs the 30-minute form.
+omcp_integration_test(mcp_soak_short ${CMAKE_SOURCE_DIR}/bench/soak.sh
+                      $<TARGET_FILE:omcp-rproxy> $<TARGET_FILE:omcp-cdmgen> 75)
+set_tests_properties(mcp_soak_short PROPERTIES FIXTURES_REQUIRED sandbox_image)
+set_property(TEST mcp_soak_short APPEND PROPERTY ENVIRONMENT
+             SOAK_CLIENTS=3 SOAK_INTERVAL=15 SOAK_FAULT_EVERY=20)
