@@ -127,9 +127,18 @@ cx <- RS.connect(port = port)
 check("unavailable when all are leased", status_of(RS.eval(cx, 1L)) == "0x62")
 invisible(RS.close(cx))
 
-# A released sandbox is replaced: a new client gets one again.
+# A released sandbox is replaced: a new client gets one again. The closes
+# must have reached the daemon first, or the new client still finds every
+# sandbox leased (and rightly gets 0x62).
+released <- function() length(grep('msg="released"', readLines(Sys.getenv("QAP_LOG"))))
+before <- released()
 invisible(RS.close(c2))
 for (h in held) invisible(RS.close(h))
+for (i in 1:100) {
+    if (released() >= before + 1L + length(held))
+        break
+    Sys.sleep(0.05)
+}
 c3 <- RS.connect(port = port)
 check("a new client after releases", identical(RS.eval(c3, exists("k")), FALSE))
 invisible(RS.close(c3))
