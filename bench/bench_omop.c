@@ -16,6 +16,7 @@
  * FILE is JSON: {"analyses": [{"name": ..., "sql": ..., "params": {...}}]}.
  * --connect is the R that opens cdm_con in a fresh connection (reference
  * arm); the default opens the CDM by name as warm-up does. */
+#include "bench/poolrun.h"
 #include "bench/samples.h"
 #include "mcp/rcode.h"
 #include "pool/docker.h"
@@ -61,31 +62,6 @@ static size_t nsources;
 static char **names;
 
 /* ---- the loop ---- */
-
-static bool guard_fired;
-
-static void on_guard(struct ev_loop *l, ev_timer *w, int revents)
-{
-    guard_fired = true;
-}
-
-static bool run_until(bool (*cond)(void *), void *arg, double seconds)
-{
-    ev_timer guard;
-
-    guard_fired = false;
-    ev_timer_init(&guard, on_guard, seconds, 0.);
-    ev_timer_start(loop, &guard);
-    while ((!cond || !cond(arg)) && !guard_fired)
-        ev_run(loop, EVRUN_ONCE);
-    ev_timer_stop(loop, &guard);
-    return cond && cond(arg);
-}
-
-static bool is_true(void *arg)
-{
-    return *(bool *)arg;
-}
 
 /* ---- the workload ---- */
 
@@ -176,17 +152,11 @@ static struct pool *pool_make(unsigned min_idle, unsigned max_slots, unsigned ma
         .backend = docker_backend(docker),
         .image = opts.image,
         .uid = opts.uid,
-        .memory_bytes = 512 << 20,
-        .cpus = 0.5,
-        .pids_limit = 256,
-        .tmp_size_bytes = 64 << 20,
         .min_idle = min_idle,
         .max_slots = max_slots,
         .max_starting = max_starting,
         .acquire_timeout = 300,
-        .max_slot_age = 3600,
         .start_timeout = 300,
-        .interrupt_grace = 5,
         .recycle = RECYCLE_CONTAINER,
         .run_dir = run_dir,
         .workspace_root = ws_root,
@@ -194,35 +164,9 @@ static struct pool *pool_make(unsigned min_idle, unsigned max_slots, unsigned ma
         .cdm_default = opts.cdm,
         .pool_label = label,
     };
-    const char *err = NULL;
-    struct pool *p = pool_new(loop, &pc, &err);
 
-    if (!p) {
-        fprintf(stderr, "omcp-bench-omop: pool_new: %s\n", err);
-        exit(1);
-    }
-    pool_start(p);
-    return p;
-}
-
-static bool stopped;
-
-static void on_stopped(struct pool *p, void *arg)
-{
-    stopped = true;
-}
-
-static void pool_finish(struct pool *p)
-{
-    stopped = false;
-    pool_stop(p, 60, on_stopped, NULL);
-    run_until(is_true, &stopped, 90);
-    pool_free(p);
-}
-
-static bool pool_is_ready(void *arg)
-{
-    return pool_ready(arg);
+    poolrun_defaults(&pc);
+    return poolrun_make(loop, &pc, "omcp-bench-omop");
 }
 
 /* No slot left at all: every container of the last round is removed. */
@@ -383,7 +327,7 @@ static double round_run(struct round *r)
         ev_init(&r->sessions[i].kick, session_next);
         pool_acquire(r->pool, &args, on_grant, &r->sessions[i]);
     }
-    if (!run_until(round_done, r, 900)) {
+    if (!poolrun_until(loop, round_done, r, 900)) {
         fprintf(stderr, "omcp-bench-omop: a round did not end within 900 s\n");
         exit(1);
     }
@@ -428,7 +372,8 @@ static void bench_width(struct pool *p, unsigned n)
 
     *r = (struct round){.pool = p, .n = n, .latency = &lat, .start = &start};
     for (unsigned i = 0; i < opts.rounds; i++) {
-        if (opts.reference ? !run_until(pool_is_empty, p, 300) : !run_until(pool_is_ready, p, 900))
+        if (opts.reference ? !poolrun_until(loop, pool_is_empty, p, 300)
+                           : !poolrun_until(loop, poolrun_is_ready, p, 900))
             fprintf(stderr, "omcp-bench-omop: pool not settled before round %u\n", i + 1);
         seconds += round_run(r);
         round_free_closed(r);
@@ -582,7 +527,7 @@ int main(int argc, char **argv)
     p = opts.reference ? pool_make(0, widest, widest) : pool_make(widest, widest, 4);
     for (size_t i = 0; i < opts.nwidths; i++)
         bench_width(p, opts.widths[i]);
-    pool_finish(p);
+    poolrun_finish(loop, p);
     docker_free(docker);
     rmdir(run_dir);
     rmdir(ws_root);

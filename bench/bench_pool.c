@@ -10,6 +10,7 @@
  * sustained, starts (default: all); a ratio is printed when both of its
  * parts ran.
  * The CDM named (default synthetic) must be DIR/NAME.sqlite with a person table. */
+#include "bench/poolrun.h"
 #include "bench/samples.h"
 #include "pool/docker.h"
 #include "pool/pool.h"
@@ -56,39 +57,9 @@ static char run_dir[512], ws_root[512], label[512];
 
 /* ---- the loop ---- */
 
-static bool guard_fired;
-
-static void on_guard(struct ev_loop *l, ev_timer *w, int revents)
-{
-    guard_fired = true;
-}
-
-static bool run_until(bool (*cond)(void *), void *arg, double seconds)
-{
-    ev_timer guard;
-
-    guard_fired = false;
-    ev_timer_init(&guard, on_guard, seconds, 0.);
-    ev_timer_start(loop, &guard);
-    while ((!cond || !cond(arg)) && !guard_fired)
-        ev_run(loop, EVRUN_ONCE);
-    ev_timer_stop(loop, &guard);
-    return cond && cond(arg);
-}
-
-static bool is_true(void *arg)
-{
-    return *(bool *)arg;
-}
-
-static bool pool_is_ready(void *arg)
-{
-    return pool_ready(arg);
-}
-
 static void pause_for(double seconds)
 {
-    run_until(NULL, NULL, seconds);
+    poolrun_until(loop, NULL, NULL, seconds);
 }
 
 /* ---- pools ---- */
@@ -100,17 +71,11 @@ static struct pool *pool_make(unsigned min_idle, unsigned max_slots, unsigned ma
         .backend = docker_backend(docker),
         .image = opts.image,
         .uid = opts.uid,
-        .memory_bytes = 512 << 20,
-        .cpus = 0.5,
-        .pids_limit = 256,
-        .tmp_size_bytes = 64 << 20,
         .min_idle = min_idle,
         .max_slots = max_slots,
         .max_starting = max_starting,
         .acquire_timeout = 120,
-        .max_slot_age = 3600,
         .start_timeout = 120,
-        .interrupt_grace = 5,
         .recycle = recycle,
         .run_dir = run_dir,
         .workspace_root = ws_root,
@@ -118,37 +83,16 @@ static struct pool *pool_make(unsigned min_idle, unsigned max_slots, unsigned ma
         .cdm_default = opts.cdm,
         .pool_label = label,
     };
-    const char *err = NULL;
-    struct pool *p = pool_new(loop, &pc, &err);
 
-    if (!p) {
-        fprintf(stderr, "bench: pool_new: %s\n", err);
-        exit(1);
-    }
-    pool_start(p);
-    return p;
-}
-
-static bool stopped;
-
-static void on_stopped(struct pool *p, void *arg)
-{
-    stopped = true;
-}
-
-static void pool_finish(struct pool *p)
-{
-    stopped = false;
-    pool_stop(p, 60, on_stopped, NULL);
-    run_until(is_true, &stopped, 90);
-    pool_free(p);
+    poolrun_defaults(&pc);
+    return poolrun_make(loop, &pc, "bench");
 }
 
 static void wait_ready(struct pool *p, const char *what)
 {
     double t = samples_now_ms();
 
-    if (!run_until(pool_is_ready, p, 600)) {
+    if (!poolrun_until(loop, poolrun_is_ready, p, 600)) {
         fprintf(stderr, "bench: %s: pool not ready after 600 s\n", what);
         exit(1);
     }
@@ -202,7 +146,7 @@ static bool lease_eval(struct lease *l, const char *src)
 {
     l->evaluated = false;
     pool_eval(l->slot, src, 60, on_eval, l);
-    return run_until(is_true, &l->evaluated, 90);
+    return poolrun_until(loop, poolrun_is_true, &l->evaluated, 90);
 }
 
 #define FIRST_QUERY "DBI::dbGetQuery(cdm_con, 'SELECT count(*) AS n FROM person')$n"
@@ -218,14 +162,14 @@ static void bench_sequential(struct samples *acquire, struct samples *query)
     wait_ready(p, "sequential");
     for (int i = 0; i < count; i++) {
         lease_start(p, &l);
-        run_until(is_true, &l.granted, 150);
+        poolrun_until(loop, poolrun_is_true, &l.granted, 150);
         if (!l.slot)
             continue;
         lease_eval(&l, FIRST_QUERY);
         pool_release(l.slot, "bench");
         pause_for(interval);
     }
-    pool_finish(p);
+    poolrun_finish(loop, p);
 }
 
 static bool all_granted(void *arg)
@@ -252,14 +196,14 @@ static void bench_bursts(struct samples *acquire)
             ls[i] = (struct lease){.acquire_ms = acquire};
             lease_start(p, &ls[i]);
         }
-        run_until(all_granted, ls, 150);
+        poolrun_until(loop, all_granted, ls, 150);
         for (int i = 0; i < 8; i++) {
             if (ls[i].slot)
                 pool_release(ls[i].slot, "bench");
         }
         wait_ready(p, "bursts refill");
     }
-    pool_finish(p);
+    poolrun_finish(loop, p);
 }
 
 /* The reference's way: no pool, so a session waits for create, start,
@@ -270,15 +214,15 @@ static void bench_cold(struct samples *cold)
     struct pool *p = pool_make(0, 1, 1, RECYCLE_CONTAINER);
     struct lease l = {.acquire_ms = cold};
 
-    run_until(NULL, NULL, 1); /* leftover cleanup */
+    poolrun_until(loop, NULL, NULL, 1); /* leftover cleanup */
     for (int i = 0; i < count; i++) {
         lease_start(p, &l);
-        run_until(is_true, &l.granted, 150);
+        poolrun_until(loop, poolrun_is_true, &l.granted, 150);
         if (l.slot)
             pool_release(l.slot, "bench");
         pause_for(1.5); /* the retired container is removed */
     }
-    pool_finish(p);
+    poolrun_finish(loop, p);
 }
 
 /* ---- a fresh fork without warm-up ---- */
@@ -330,10 +274,10 @@ static void fork_query(const char *socket_path, struct samples *ms)
     f.began = samples_now_ms();
     rconn_init(&f.conn, loop, NULL, &fork_callbacks, &f);
     rconn_connect_unix(&f.conn, socket_path);
-    run_until(fork_ready_or_closed, &f, 30);
+    poolrun_until(loop, fork_ready_or_closed, &f, 30);
     if (f.ready) {
         rconn_eval(&f.conn, src, fork_answered, &f);
-        run_until(is_true, &f.answered, 60);
+        poolrun_until(loop, poolrun_is_true, &f.answered, 60);
         samples_add(ms, samples_now_ms() - f.began);
     }
     rconn_close(&f.conn, "bench done");
@@ -347,12 +291,12 @@ static void bench_fork_query(struct samples *cold_fork)
 
     wait_ready(p, "fork query");
     lease_start(p, &l);
-    run_until(is_true, &l.granted, 150);
+    poolrun_until(loop, poolrun_is_true, &l.granted, 150);
     for (int i = 0; l.slot && i < count; i++)
         fork_query(pool_slot_socket(l.slot), cold_fork);
     if (l.slot)
         pool_release(l.slot, "bench");
-    pool_finish(p);
+    poolrun_finish(loop, p);
 }
 
 /* ---- sustained rate ---- */
@@ -418,7 +362,7 @@ static double bench_sustained(enum recycle_mode mode, struct samples *acquire)
         total += clients[i].sessions;
     }
     pause_for(2); /* the last evaluations end */
-    pool_finish(p);
+    poolrun_finish(loop, p);
     return total / seconds;
 }
 
@@ -432,7 +376,7 @@ static double bench_start_rate(unsigned max_starting)
 
     wait_ready(p, "start rate");
     rate = n / ((samples_now_ms() - t) / 1e3);
-    pool_finish(p);
+    poolrun_finish(loop, p);
     return rate;
 }
 

@@ -3,4 +3,4 @@
 # connection per call), for bench/run.py's throughput comparison. The R text
 # comes from the daemon's own builder, mcp/rcode.c.
 add_executable(omcp-bench-omop bench_omop.c ${CMAKE_SOURCE_DIR}/mcp/rcode.c)
-target_link_libraries(omcp-bench-omop PRIVATE omcp_pool omcp_bench PkgConfig::JANSSON)
+target_link_libraries(omcp-bench-omop PRIVATE omcp_pool omcp_bench omcp_bench_pool PkgConfig::JANSSON)
