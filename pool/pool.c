@@ -528,16 +528,11 @@ int pool_slot_take_socket(struct slot *s)
 {
     struct rconn *c = &s->conn;
 
-    if (s->state != SLOT_LEASED || !s->conn_open || c->fd < 0) {
+    if (s->state != SLOT_LEASED || !s->conn_open) {
         errno = ENOTCONN;
         return -1;
     }
-    if (c->state != RCONN_IDLE || c->queue_head) {
-        errno = EBUSY;
-        return -1;
-    }
-    ev_io_stop(s->pool->loop, &c->io);
-    return fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
+    return rconn_hand_off(c);
 }
 
 /* ---- accessors ---- */

@@ -32,7 +32,8 @@ static const char *const state_names[] = {
     [RCONN_NEW] = "new",           [RCONN_CONNECTING] = "connecting",
     [RCONN_GREETING] = "greeting", [RCONN_LOGIN] = "login",
     [RCONN_IDLE] = "idle",         [RCONN_BUSY] = "busy",
-    [RCONN_OOB_WAIT] = "oob_wait", [RCONN_CLOSED] = "closed",
+    [RCONN_OOB_WAIT] = "oob_wait", [RCONN_HANDED_OFF] = "handed_off",
+    [RCONN_CLOSED] = "closed",
 };
 
 const char *rconn_state_name(enum rconn_state st)
@@ -72,11 +73,17 @@ void rconn_init(struct rconn *c, struct ev_loop *loop, const struct rconn_config
 }
 
 /* Watches for reads always, and for writes while bytes wait to go out. */
+/* False once the socket is closed or belongs to another reader. */
+static bool rconn_reading(const struct rconn *c)
+{
+    return c->state != RCONN_CLOSED && c->state != RCONN_HANDED_OFF;
+}
+
 static void update_io(struct rconn *c)
 {
     int events = c->state == RCONN_CONNECTING ? EV_WRITE : EV_READ;
 
-    if (c->state == RCONN_CLOSED)
+    if (!rconn_reading(c))
         return;
     if (c->out_off < c->out.len)
         events |= EV_WRITE;
@@ -201,7 +208,9 @@ void rconn_request(struct rconn *c, uint32_t cmd, const void *payload, size_t le
     struct rconn_req *r;
     struct rconn_reply reply = {RCONN_REPLY_FAILED, 0, NULL, 0, "connection closed"};
 
-    if (c->state == RCONN_CLOSED) {
+    if (!rconn_reading(c)) {
+        if (c->state == RCONN_HANDED_OFF)
+            reply.reason = "connection handed off";
         cb(c, ctx, &reply);
         return;
     }
@@ -418,6 +427,27 @@ static void frame_done(struct rconn *c)
     c->hdr_got = 0;
 }
 
+int rconn_hand_off(struct rconn *c)
+{
+    int fd;
+
+    if (c->state != RCONN_IDLE) {
+        errno = c->state == RCONN_BUSY || c->state == RCONN_OOB_WAIT ? EBUSY : ENOTCONN;
+        return -1;
+    }
+    if (c->queue_head) {
+        errno = EBUSY;
+        return -1;
+    }
+    fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    ev_io_stop(c->loop, &c->io);
+    ev_timer_stop(c->loop, &c->timer);
+    rconn_set_state(c, RCONN_HANDED_OFF, "socket handed off");
+    return fd;
+}
+
 uint8_t *rconn_take_payload(struct rconn *c)
 {
     uint8_t *p = c->payload;
@@ -438,7 +468,7 @@ static bool read_step(struct rconn *c)
         c->hdr_got += (size_t)n;
         if (c->hdr_got == QAP_ID_SIZE)
             greeting_done(c);
-        return c->state != RCONN_CLOSED;
+        return rconn_reading(c);
     }
     if (c->hdr_got < QAP_HDR_SIZE) {
         n = read_some(c, c->hdr + c->hdr_got, QAP_HDR_SIZE - c->hdr_got);
@@ -446,7 +476,7 @@ static bool read_step(struct rconn *c)
             return false;
         c->hdr_got += (size_t)n;
         if (c->hdr_got < QAP_HDR_SIZE || !header_done(c))
-            return c->state != RCONN_CLOSED;
+            return rconn_reading(c);
     }
     if (c->payload_got < c->frame.len) {
         n = read_some(c, c->payload + c->payload_got, c->frame.len - c->payload_got);
@@ -456,7 +486,7 @@ static bool read_step(struct rconn *c)
     }
     if (c->payload_got == c->frame.len)
         frame_done(c);
-    return c->state != RCONN_CLOSED;
+    return rconn_reading(c);
 }
 
 static void connect_done(struct rconn *c)
@@ -486,7 +516,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
     if ((revents & EV_WRITE) && !flush_out(c))
         return;
     if (revents & EV_READ)
-        while (c->state != RCONN_CLOSED && read_step(c))
+        while (rconn_reading(c) && read_step(c))
             ;
 }
 

@@ -22,6 +22,7 @@ enum rconn_state {
     RCONN_IDLE,       /* ready, no request in flight */
     RCONN_BUSY,       /* one request in flight */
     RCONN_OOB_WAIT,   /* an OOB_MSG waits for the owner's answer */
+    RCONN_HANDED_OFF, /* the socket has another reader; kept open, unused */
     RCONN_CLOSED,     /* closed; every request has been answered */
 };
 
@@ -120,6 +121,13 @@ void rconn_oob_answer(struct rconn *c, const struct sexp *value);
 /* Inside a reply callback: takes ownership of the payload (free() it),
  * sparing a copy of a large result. */
 uint8_t *rconn_take_payload(struct rconn *c);
+
+/* Gives an idle connection's socket to another reader: c stops reading at
+ * once, also when called from inside one of its own callbacks, and keeps
+ * the socket open until closed. Returns a duplicate descriptor, or -1 with
+ * errno EBUSY when a request is queued or in flight and ENOTCONN when c is
+ * not ready. Requests made afterwards fail at once. */
+int rconn_hand_off(struct rconn *c);
 
 /* Closes the connection, fails queued requests and calls closed(). Safe to
  * call from any callback and more than once. */
