@@ -114,6 +114,9 @@ struct backend_ops {
                                    void *arg);
     struct backend_call *(*inspect)(struct backend *b, const char *id, backend_done_fn done,
                                     void *arg);
+    /* Sets a running container's CPU quota (quota_us per period_us). */
+    struct backend_call *(*limit_cpu)(struct backend *b, const char *id, int64_t quota_us,
+                                      int64_t period_us, backend_done_fn done, void *arg);
     /* Containers, running or not, whose label `key` has `value`. */
     struct backend_call *(*list)(struct backend *b, const char *key, const char *value,
                                  backend_done_fn done, void *arg);

@@ -27,6 +27,7 @@ enum call_kind {
     CALL_KILL,
     CALL_REMOVE,
     CALL_INSPECT,
+    CALL_UPDATE,
     CALL_LIST,
     CALL_EXEC_CREATE, /* then EXEC_START, then EXEC_INSPECT on the same call */
     CALL_EXEC_START,
@@ -645,6 +646,22 @@ struct backend_call *docker_inspect(struct docker *d, const char *id, backend_do
     return simple_call(d, CALL_INSPECT, "GET", id, "/json", done, arg);
 }
 
+struct backend_call *docker_limit_cpu(struct docker *d, const char *id, int64_t quota_us,
+                                      int64_t period_us, backend_done_fn done, void *arg)
+{
+    struct backend_call *c = call_new(d, CALL_UPDATE, done, arg);
+    struct buf path = BUF_INIT;
+
+    buf_puts(&path, API_PREFIX "/containers/");
+    put_escaped(&path, id ? id : "");
+    buf_puts(&path, "/update");
+    call_send(c, "POST", path.data,
+              json_pack("{s:I,s:I}", "CpuQuota", (json_int_t)quota_us, "CpuPeriod",
+                        (json_int_t)period_us));
+    buf_free(&path);
+    return c;
+}
+
 /* Appends filters={"label":["key=value"],...} to a query string. */
 static void put_label_filter(struct buf *b, const char *key, const char *value, bool events)
 {
@@ -933,6 +950,12 @@ static struct backend_call *op_inspect(struct backend *b, const char *id, backen
     return docker_inspect(to_docker(b), id, done, arg);
 }
 
+static struct backend_call *op_limit_cpu(struct backend *b, const char *id, int64_t quota_us,
+                                         int64_t period_us, backend_done_fn done, void *arg)
+{
+    return docker_limit_cpu(to_docker(b), id, quota_us, period_us, done, arg);
+}
+
 static struct backend_call *op_list(struct backend *b, const char *key, const char *value,
                                     backend_done_fn done, void *arg)
 {
@@ -969,6 +992,7 @@ static const struct backend_ops docker_ops = {
     .kill = op_kill,
     .remove = op_remove,
     .inspect = op_inspect,
+    .limit_cpu = op_limit_cpu,
     .list = op_list,
     .exec = op_exec,
     .events = op_events,

@@ -56,6 +56,8 @@ struct backend_call *docker_remove(struct docker *d, const char *id, backend_don
                                    void *arg);
 struct backend_call *docker_inspect(struct docker *d, const char *id, backend_done_fn done,
                                     void *arg);
+struct backend_call *docker_limit_cpu(struct docker *d, const char *id, int64_t quota_us,
+                                      int64_t period_us, backend_done_fn done, void *arg);
 struct backend_call *docker_list(struct docker *d, const char *key, const char *value,
                                  backend_done_fn done, void *arg);
 struct backend_call *docker_exec(struct docker *d, const char *id, const char *const *argv,

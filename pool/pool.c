@@ -609,6 +609,39 @@ static bool warm_pid(const struct rconn_reply *reply, long long *pid)
     return ok && *pid > 1;
 }
 
+static void on_cpu_limited(const struct backend_result *res, void *arg)
+{
+    struct slot *s = arg;
+    char why[160];
+
+    s->call = NULL;
+    if (res->error != BACKEND_OK) {
+        snprintf(why, sizeof(why), "the session's CPU quota was not applied: %s",
+                 res->message ? res->message : backend_error_name(res->error));
+        slot_retire(s, why);
+        return;
+    }
+    s->cpu_limited = true;
+    slot_became_ready(s);
+}
+
+/* A container starts and warms with the start quota: R loading its packages
+ * is most of a start's CPU, and nothing of a session runs yet. The
+ * session's quota is in force before the slot can be leased. */
+static void slot_limit_cpu(struct slot *s)
+{
+    struct backend *b = s->pool->cfg.backend;
+    const struct pool_config *cfg = &s->pool->cfg;
+
+    if (s->cpu_limited || cfg->start_cpus == cfg->cpus) {
+        s->cpu_limited = true;
+        slot_became_ready(s);
+        return;
+    }
+    s->call = b->ops->limit_cpu(b, s->container, (int64_t)(cfg->cpus * POOL_CPU_PERIOD_US),
+                                POOL_CPU_PERIOD_US, on_cpu_limited, s);
+}
+
 static void on_warm(struct rconn *c, void *ctx, const struct rconn_reply *reply)
 {
     struct slot *s = ctx;
@@ -633,7 +666,7 @@ static void on_warm(struct rconn *c, void *ctx, const struct rconn_reply *reply)
     s->oom_kills = health_oom_kills(s->container);
     log_info("slot=%u msg=\"warm\" r_pid=%lld cdm=%s warmup_ms=%.1f", s->id, s->r_pid,
              log_quote(s->cdm), (now - s->connected_at) * 1e3);
-    slot_became_ready(s);
+    slot_limit_cpu(s);
 }
 
 /* The warm-up call. With CDMs on PostgreSQL it also names the mounted
@@ -882,8 +915,8 @@ static void slot_send_create(struct slot *s)
         .uid = p->cfg.uid,
         .gid = p->cfg.uid,
         .memory_bytes = p->cfg.memory_bytes,
-        .cpu_quota_us = (int64_t)(p->cfg.cpus * 100000),
-        .cpu_period_us = 100000,
+        .cpu_quota_us = (int64_t)(p->cfg.start_cpus * POOL_CPU_PERIOD_US),
+        .cpu_period_us = POOL_CPU_PERIOD_US,
         .pids_limit = p->cfg.pids_limit,
         .tmp_size_bytes = p->cfg.tmp_size_bytes,
         .pool_label = p->cfg.pool_label,
@@ -1459,6 +1492,7 @@ void pool_config_from(struct pool_config *pc, const struct config *cfg, struct b
         .uid = (unsigned)cfg->sandbox_uid,
         .memory_bytes = cfg->sandbox_memory,
         .cpus = cfg->sandbox_cpus,
+        .start_cpus = cfg->sandbox_start_cpus,
         .pids_limit = cfg->sandbox_pids_limit,
         .tmp_size_bytes = cfg->sandbox_tmp_size,
         .min_idle = (unsigned)cfg->pool_min_idle,

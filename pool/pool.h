@@ -32,7 +32,8 @@ struct pool_config {
     const char *image;
     unsigned uid; /* the sandbox account; its group has the same number */
     int64_t memory_bytes;
-    double cpus;
+    double cpus;       /* CPU quota of a session, in cores */
+    double start_cpus; /* quota while a container starts and warms; 0: none */
     int64_t pids_limit;
     int64_t tmp_size_bytes;
     unsigned min_idle;

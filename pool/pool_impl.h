@@ -12,6 +12,7 @@
 #define POOL_BACKOFF_MAX    8.0
 #define POOL_CDM_NAME_MAX   64
 #define POOL_SOCKET_NAME    "rserve.sock"
+#define POOL_CPU_PERIOD_US  100000
 
 /* A container whose remove failed while the engine was away. */
 struct pool_removal {
@@ -71,8 +72,9 @@ struct slot {
     double created_at;
     double connected_at;
     double ready_at;
-    double deadline; /* warm by then, or retired */
-    long long r_pid; /* the session's R process, in the container */
+    bool cpu_limited; /* the session's CPU quota is in force */
+    double deadline;  /* warm by then, or retired */
+    long long r_pid;  /* the session's R process, in the container */
     char cdm[POOL_CDM_NAME_MAX];
 
     char *owner; /* while leased */

@@ -70,6 +70,9 @@ static const struct setting settings[] = {
      "memory limit of a sandbox, tmpfs included, no swap beyond it"},
     {"SANDBOX_CPUS", T_NUMBER, OFF(sandbox_cpus), "0.5", 0.01, 256, 0,
      "CPU quota of a sandbox, in cores"},
+    {"SANDBOX_START_CPUS", T_NUMBER, OFF(sandbox_start_cpus), "0", 0, 256, 0,
+     "CPU quota while a sandbox starts and warms, before any session code runs (0: none); "
+     "SANDBOX_CPUS is in force before it is leased"},
     {"SANDBOX_PIDS_LIMIT", T_INT, OFF(sandbox_pids_limit), "256", 8, 1000000, 0,
      "processes and threads in a sandbox"},
     {"SANDBOX_TMP_SIZE", T_SIZE, OFF(sandbox_tmp_size), "64m", 1048576, 16 * GIB, 0,

@@ -36,6 +36,7 @@ struct config {
     int64_t sandbox_uid;
     int64_t sandbox_memory;
     double sandbox_cpus;
+    double sandbox_start_cpus;
     int64_t sandbox_pids_limit;
     int64_t sandbox_tmp_size;
     int64_t workspace_size;

@@ -262,6 +262,11 @@ static void respond_created(int fd, const struct fake_request *req)
     reply(fd, 201, "{\"Id\":\"c0ffee\",\"Warnings\":[]}");
 }
 
+static void respond_updated(int fd, const struct fake_request *req)
+{
+    reply(fd, 200, "{\"Warnings\":[]}");
+}
+
 static void respond_404(int fd, const struct fake_request *req)
 {
     reply(fd, 404, "{\"message\":\"No such container: nope\"}");
@@ -571,6 +576,33 @@ static void test_create(void)
     CHECK_STR(req.method, "POST");
     CHECK_STR(req.path, "/v1.41/containers/create?name=omcp-slot-1");
     CHECK(strstr(req.body, "\"CapDrop\":[\"ALL\"]") != NULL);
+}
+
+/* The session's quota, set on a running container. */
+static void test_limit_cpu(void)
+{
+    struct outcome o = {0};
+    struct fake_request req;
+    json_t *body;
+
+    fake_set(respond_updated);
+    call_and_wait(docker_limit_cpu(docker, "c0ffee", 50000, 100000, on_done, &o), &o);
+    CHECK_INT(o.error, BACKEND_OK);
+    CHECK_INT(o.status, 200);
+    req = fake_request(0);
+    CHECK_STR(req.method, "POST");
+    CHECK_STR(req.path, "/v1.41/containers/c0ffee/update");
+    body = json_loads(req.body, 0, NULL);
+    CHECK(body != NULL);
+    CHECK_INT(json_integer_value(json_object_get(body, "CpuQuota")), 50000);
+    CHECK_INT(json_integer_value(json_object_get(body, "CpuPeriod")), 100000);
+    CHECK_INT(json_object_size(body), 2);
+    json_decref(body);
+
+    memset(&o, 0, sizeof(o));
+    fake_set(respond_404);
+    call_and_wait(docker_limit_cpu(docker, "nope", 50000, 100000, on_done, &o), &o);
+    CHECK_INT(o.error, BACKEND_NOT_FOUND);
 }
 
 static void test_errors_from_engine(void)
@@ -883,6 +915,7 @@ int main(void)
     RUN(test_version_ok);
     RUN(test_version_too_old);
     RUN(test_create);
+    RUN(test_limit_cpu);
     RUN(test_errors_from_engine);
     RUN(test_bad_answers);
     RUN(test_inspect_and_list);
