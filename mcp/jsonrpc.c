@@ -20,8 +20,11 @@ json_t *jsonrpc_parse(const char *bytes, size_t len, size_t max_bytes, struct js
     }
 
     /* Duplicate keys are refused: two readers could otherwise see two
-     * different requests in the same bytes. */
-    value = json_loadb(bytes, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+     * different requests in the same bytes. U+0000 in a string is valid
+     * JSON; it is let through here so that the classifier can refuse it
+     * with the message's own id. */
+    value =
+        json_loadb(bytes, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!value) {
         err->code = JSONRPC_PARSE_ERROR;
         snprintf(err->message, sizeof(err->message), "Parse error: %s at byte %d", jerr.text,
@@ -43,6 +46,36 @@ static void classify_invalid(struct jsonrpc_msg *msg, const char *why)
     msg->error_message = why;
 }
 
+/* True when a string anywhere in value holds U+0000: C strings, R source
+ * and file names end there, so such a message is refused whole. */
+static bool holds_nul(const json_t *value)
+{
+    const char *key;
+    const json_t *item;
+    size_t i;
+
+    switch (json_typeof(value)) {
+    case JSON_STRING:
+        return strlen(json_string_value(value)) != json_string_length(value);
+    case JSON_ARRAY:
+        json_array_foreach(value, i, item)
+        {
+            if (holds_nul(item))
+                return true;
+        }
+        return false;
+    case JSON_OBJECT:
+        json_object_foreach((json_t *)value, key, item)
+        {
+            if (holds_nul(item))
+                return true;
+        }
+        return false;
+    default:
+        return false;
+    }
+}
+
 /* An element carrying "method": a request when it has an id, else a notification. */
 static void classify_call(json_t *value, json_t *method, struct jsonrpc_msg *msg)
 {
@@ -60,6 +93,11 @@ static void classify_call(json_t *value, json_t *method, struct jsonrpc_msg *msg
     }
     if (params && !json_is_object(params) && !json_is_array(params)) {
         classify_invalid(msg, "Invalid Request: params must be an object or an array");
+        return;
+    }
+    if (holds_nul(method) || (params && holds_nul(params))) {
+        classify_invalid(msg, "Invalid params: a string holds U+0000, which no argument may");
+        msg->error_code = JSONRPC_INVALID_PARAMS;
         return;
     }
     msg->method = json_string_value(method);
@@ -83,7 +121,8 @@ void jsonrpc_classify(json_t *value, struct jsonrpc_msg *msg)
         msg->id = id;
 
     version = json_object_get(value, "jsonrpc");
-    if (!json_is_string(version) || strcmp(json_string_value(version), "2.0") != 0) {
+    if (!json_is_string(version) || json_string_length(version) != 3 ||
+        strcmp(json_string_value(version), "2.0") != 0) {
         classify_invalid(msg, "Invalid Request: jsonrpc must be \"2.0\"");
         return;
     }
