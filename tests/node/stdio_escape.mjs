@@ -377,8 +377,8 @@ async function main() {
             list(mode = format(file.info("/sandbox/myid")$mode), euid = sh("/sandbox/myid", "-u"),
                  sudo = nzchar(Sys.which("sudo")), su = sh("su", c("-c", "id", "root")),
                  mount = sh("mount", c("-t", "tmpfs", "none", "/mnt")),
-                 suid_root = sh("find", c("/usr", "/bin", "/sbin", "-xdev", "-perm", "-4000",
-                     "-user", "root")))`);
+                 setid = sh("find", c("/usr", "/bin", "/sbin", "/lib", "/etc", "-xdev", "-type", "f",
+                     "-perm", "/6000")))`);
         // On a noexec /sandbox the copy does not even run; elsewhere it runs as the same uid.
         const uid = String(await R(X, 'as.integer(system("id -u", intern = TRUE))'));
         const ranAs = v.euid.status === 126 ? 'not run (noexec)' : `uid ${v.euid.out}`;
@@ -390,13 +390,11 @@ async function main() {
         assert.notEqual(v.su.status, 0);
         assert.match(v.su.out, /Authentication failure|must be run from a terminal|not permitted/);
         assert.notEqual(v.mount.status, 0);
-        const suid = v.suid_root.out.split('\n').filter(Boolean);
-        if (suid.length)
-            gaps.push(`the image keeps ${suid.length} setuid-root programs (${suid.join(' ')}); ` +
-                'no_new_privs makes them run unprivileged, removing the bits would be defence in depth');
+        // Unreadable directories make find complain on stderr; the paths it lists are the answer.
+        assert.deepEqual(v.setid.out.split('\n').filter((l) => l.startsWith('/')), [],
+            'setuid or setgid files in the image');
         return `u+s on own copy (mode ${v.mode}): ${ranAs}, own uid ${uid}; su fails, no sudo, ` +
-            'mount refused; ' +
-            `${suid.length} setuid-root files in the image, inert`;
+            'mount refused; no setuid or setgid file in the image';
     });
 
     await attempt('namespaces: unshare -r, nsenter into PID 1', async () => {
@@ -780,7 +778,7 @@ async function main() {
             ['{"jsonrpc":"2.0","id":"raw-9","method":"ping","params":{"x":"\\ud800"}}', isNullError(-32700)],
             [JSON.stringify({ jsonrpc: '2.0', id: 'raw-10', method: 'tools/call',
                 params: { name: 'read_session_file', arguments: { session_id: X.id, path: 'a\u0000b' } } }),
-            (m) => m.error?.code === -32700 || m.id === 'raw-10'],
+            (m) => m.id === 'raw-10' && m.error?.code === -32602 && /U\+0000/.test(m.error.message)],
             ['{"jsonrpc":"2.0","id":"raw-11","method":"ping"}', isAnswer('raw-11')],
         ];
         const answers = [];
@@ -788,10 +786,6 @@ async function main() {
             const reply = await rawSend(line, match);
             answers.push(reply.error?.code ?? 'result');
         }
-        const nul = answers[answers.length - 2];
-        if (nul === -32700)
-            gaps.push('a request whose strings hold \\u0000 (valid JSON) is answered -32700 with id null, ' +
-                'so its caller never gets an answer to its id');
         assert.equal((await ok('execute_in_session', { session_id: X.id, code: '1 + 1' })).value, 2);
         return `${rows.length} lines answered (${answers.join(' ')}); the connection and sessions go on`;
     });
@@ -799,7 +793,8 @@ async function main() {
     await attempt('the daemon served the witness throughout; no secret in its log', async () => {
         witness.running = false;
         await sleep(600);
-        assert.deepEqual(witness.failures, [], 'witness evaluations failed');
+        assert.deepEqual(witness.failures, [],
+            `witness evaluations failed: ${witness.failures.slice(0, 5).join('; ')}`);
         const lat = witness.samples.map((s) => s.ms);
         const fresh = await session();
         assert.equal(await R(fresh, '6 * 7'), 42);
