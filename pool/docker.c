@@ -37,9 +37,11 @@ enum call_kind {
 };
 
 static const char *const call_names[] = {
-    "version", "create", "start", "kill", "remove", "inspect",
+    "version", "create", "start", "kill", "remove", "inspect", "update",
     "list",    "exec",   "exec",  "exec", "events", "ping",
 };
+_Static_assert(sizeof(call_names) / sizeof(call_names[0]) == CALL_PING + 1,
+               "a name for every call kind");
 
 struct backend_call {
     struct docker *d;
