@@ -29,7 +29,7 @@ engine_packages=(docker.io debootstrap e2fsprogs)
 test_packages=(clang clang-format libclang-rt-14-dev python3 sqlite3 xxhash busybox-static iproute2
                mount r-base-core r-cran-rserve r-cran-rsclient r-cran-dbi r-cran-rsqlite
                r-cran-jsonlite r-cran-bit64 postgresql
-               openjdk-17-jdk-headless)
+               openjdk-17-jdk-headless podman)
 
 started=$SECONDS
 step() { printf '\n== [%4ds] %s\n' $((SECONDS - started)) "$*"; }

@@ -280,6 +280,9 @@ static void http_error(struct backend_call *c, long status, json_t *json,
     res->error = status == 404   ? BACKEND_NOT_FOUND
                  : status == 409 ? BACKEND_CONFLICT
                                  : BACKEND_ENGINE_ERROR;
+    /* Podman's compatible API answers 500 where Docker answers 409. */
+    if (status == 500 && docker_error_is_conflict(json))
+        res->error = BACKEND_CONFLICT;
 }
 
 /* Fills res from a finished transfer; the parsed body goes to *json. */
@@ -817,12 +820,27 @@ static void complete_kind(struct backend_call *c, struct backend_result *res,
     }
 }
 
+/* An engine without the update endpoint answers from its router: 404
+ * without the engine's JSON message (a missing container has one), or 405
+ * or 501. */
+static void update_unsupported(struct backend_call *c, struct backend_result *res)
+{
+    long status = res->http_status;
+
+    if (c->kind != CALL_UPDATE || res->error == BACKEND_OK)
+        return;
+    if ((status == 404 && !json_object_get(res->json, "message")) || status == 405 || status == 501)
+        call_fail(c, res, BACKEND_UNSUPPORTED,
+                  "the engine has no container update endpoint (HTTP %ld)", status);
+}
+
 static void call_complete(struct backend_call *c, struct backend_result *res)
 {
     struct backend_container one, *list = NULL;
 
     if ((c->kind == CALL_EXEC_CREATE || c->kind == CALL_EXEC_START) && exec_next_step(c, res))
         return;
+    update_unsupported(c, res);
     if (res->error == BACKEND_OK)
         complete_kind(c, res, &one, &list);
     if (res->error != BACKEND_OK) {

@@ -211,6 +211,13 @@ void docker_error_message(const char *body, size_t len, json_t *json, struct buf
     }
 }
 
+bool docker_error_is_conflict(json_t *json)
+{
+    const char *cause = json_string_value(json_object_get(json, "cause"));
+
+    return cause && strcmp(cause, "container state improper") == 0;
+}
+
 /* ---- containers ---- */
 
 static const char *label_value(json_t *labels, const char *key)
@@ -300,6 +307,9 @@ bool docker_parse_event(json_t *body, struct backend_event *ev)
     ev->id = json_string_value(json_object_get(actor, "ID"));
     if (!ev->action || !ev->id)
         return false;
+    /* Podman's compatible API names Docker's "destroy" "remove". */
+    if (strcmp(ev->action, "remove") == 0)
+        ev->action = "destroy";
     ev->pool = label_value(attrs, BACKEND_LABEL_POOL);
     ev->instance = label_value(attrs, BACKEND_LABEL_INSTANCE);
     if (exit_code && isdigit((unsigned char)exit_code[0]))

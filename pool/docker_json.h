@@ -32,6 +32,10 @@ bool docker_version_check(json_t *body, char *engine_version, size_t engine_len,
  * body's text, cut to a sane length. Appends to out. */
 void docker_error_message(const char *body, size_t len, json_t *json, struct buf *out);
 
+/* True for an error answer that means the container is in the wrong state
+ * (not running, already stopped), however the engine numbered it. */
+bool docker_error_is_conflict(json_t *json);
+
 /* Fills c from GET /containers/{id}/json; strings stay owned by body. */
 bool docker_parse_inspect(json_t *body, struct backend_container *c);
 

@@ -21,7 +21,7 @@
 /* ---- OOM kills ---- */
 
 /* cgroup v1 memory.oom_control ("oom_kill N") and cgroup v2 memory.events
- * ("oom_kill N"), under the cgroupfs and the systemd drivers' layouts. */
+ * ("oom_kill N"), under Docker's and Podman's cgroupfs and systemd layouts. */
 long long health_oom_kills(const char *container)
 {
     static const char *const layouts[] = {
@@ -29,6 +29,10 @@ long long health_oom_kills(const char *container)
         "/sys/fs/cgroup/memory/system.slice/docker-%s.scope/memory.oom_control",
         "/sys/fs/cgroup/system.slice/docker-%s.scope/memory.events",
         "/sys/fs/cgroup/docker/%s/memory.events",
+        "/sys/fs/cgroup/memory/libpod_parent/libpod-%s/memory.oom_control",
+        "/sys/fs/cgroup/memory/machine.slice/libpod-%s.scope/memory.oom_control",
+        "/sys/fs/cgroup/machine.slice/libpod-%s.scope/memory.events",
+        "/sys/fs/cgroup/libpod_parent/libpod-%s/memory.events",
     };
     char path[512], line[128];
     long long kills = -1;

@@ -609,12 +609,36 @@ static bool warm_pid(const struct rconn_reply *reply, long long *pid)
     return ok && *pid > 1;
 }
 
+/* The engine cannot change a running container's CPU quota: from now on
+ * containers are created with the session's quota and warm under it. */
+static void pool_cpu_at_create(struct pool *p, const char *why)
+{
+    if (p->cpu_at_create)
+        return;
+    p->cpu_at_create = true;
+    log_warn("msg=\"the engine cannot change a running container's CPU quota; sandboxes start "
+             "with the session's quota\" reason=%s",
+             log_quote(why ? why : "unsupported"));
+}
+
 static void on_cpu_limited(const struct backend_result *res, void *arg)
 {
     struct slot *s = arg;
     char why[160];
 
     s->call = NULL;
+    if (res->error == BACKEND_UNSUPPORTED) {
+        pool_cpu_at_create(s->pool, res->message);
+        /* A restored lease reached its lease under this engine: it was
+         * created with the session's quota. */
+        if (s->restore) {
+            s->cpu_limited = true;
+            slot_became_ready(s);
+            return;
+        }
+        slot_retire(s, "started without the session's CPU quota, which the engine cannot set now");
+        return;
+    }
     if (res->error != BACKEND_OK) {
         snprintf(why, sizeof(why), "the session's CPU quota was not applied: %s",
                  res->message ? res->message : backend_error_name(res->error));
@@ -909,13 +933,14 @@ static void slot_send_create(struct slot *s)
 {
     struct pool *p = s->pool;
     struct backend *b = p->cfg.backend;
+    double cpus = p->cpu_at_create ? p->cfg.cpus : p->cfg.start_cpus;
     struct backend_spec spec = {
         .name = s->name,
         .image = p->cfg.image,
         .uid = p->cfg.uid,
         .gid = p->cfg.uid,
         .memory_bytes = p->cfg.memory_bytes,
-        .cpu_quota_us = (int64_t)(p->cfg.start_cpus * POOL_CPU_PERIOD_US),
+        .cpu_quota_us = (int64_t)(cpus * POOL_CPU_PERIOD_US),
         .cpu_period_us = POOL_CPU_PERIOD_US,
         .pids_limit = p->cfg.pids_limit,
         .tmp_size_bytes = p->cfg.tmp_size_bytes,
@@ -925,6 +950,7 @@ static void slot_send_create(struct slot *s)
     char **paths;
     const char *err = NULL;
 
+    s->cpu_limited = cpus == p->cfg.cpus;
     spec.mounts = slot_mounts(s, &spec.n_mounts, &paths);
     s->call = b->ops->create(b, &spec, on_created, s, &err);
     for (char **q = paths; *q; q++)

@@ -125,7 +125,8 @@ struct pool {
     double stop_deadline;
     void (*stop_done)(struct pool *p, void *arg);
     void *stop_arg;
-    double hold_until; /* no new container before then (backoff) */
+    double hold_until;  /* no new container before then (backoff) */
+    bool cpu_at_create; /* the engine cannot update a running container's CPU quota */
     double backoff;
     struct pool_stats stats;
 

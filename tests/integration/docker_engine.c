@@ -143,7 +143,31 @@ static long long json_path_int(json_t *j, const char *a, const char *b)
     return json_integer_value(json_object_get(json_object_get(j, a), b));
 }
 
-/* What docker inspect says must match what was asked, field by field. */
+static bool starts_with(const char *s, const char *prefix)
+{
+    return s && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* A bind as asked, or as Podman reports it: with its own options after a ','. */
+static bool bind_listed(json_t *binds, const char *want)
+{
+    size_t i, n = strlen(want);
+    json_t *v;
+
+    json_array_foreach(binds, i, v)
+    {
+        const char *s = json_string_value(v);
+
+        if (starts_with(s, want) && (s[n] == '\0' || s[n] == ','))
+            return true;
+    }
+    return false;
+}
+
+/* What docker inspect says must match what was asked, field by field. Where
+ * the engine adds options of its own (Podman: the tmpfs and bind propagation,
+ * "ALL" spelled out as each capability) only what was asked is checked; the
+ * capabilities are checked from inside as well. */
 static void check_hardening(json_t *j, const char *workdir)
 {
     json_t *hc = json_object_get(j, "HostConfig");
@@ -151,14 +175,13 @@ static void check_hardening(json_t *j, const char *workdir)
     char want[512];
 
     CHECK_STR(json_path_str(j, "Config", "User"), "1000:1000");
-    CHECK_INT(json_array_size(json_object_get(hc, "CapDrop")), 1);
-    CHECK_STR(json_string_value(json_array_get(json_object_get(hc, "CapDrop"), 0)), "ALL");
+    CHECK(json_array_size(json_object_get(hc, "CapDrop")) >= 1);
     CHECK(json_array_size(json_object_get(hc, "CapAdd")) == 0);
     CHECK_STR(json_string_value(json_array_get(json_object_get(hc, "SecurityOpt"), 0)),
               "no-new-privileges");
     CHECK(json_is_true(json_object_get(hc, "ReadonlyRootfs")));
     CHECK(json_is_false(json_object_get(hc, "Privileged")));
-    CHECK_STR(json_path_str(hc, "Tmpfs", "/tmp"), "rw,noexec,nosuid,nodev,size=16777216");
+    CHECK(starts_with(json_path_str(hc, "Tmpfs", "/tmp"), "rw,noexec,nosuid,nodev,size=16777216"));
     CHECK_INT(json_path_int(j, "HostConfig", "Memory"), 128LL << 20);
     CHECK_INT(json_path_int(j, "HostConfig", "MemorySwap"), 128LL << 20);
     CHECK_INT(json_path_int(j, "HostConfig", "CpuQuota"), 50000);
@@ -167,7 +190,9 @@ static void check_hardening(json_t *j, const char *workdir)
     CHECK_STR(json_path_str(j, "HostConfig", "NetworkMode"), "none");
     CHECK_INT(json_object_size(json_object_get(json_object_get(j, "NetworkSettings"), "Ports")), 0);
     snprintf(want, sizeof(want), "%s/cdm:/cdm:ro", workdir);
-    CHECK_STR(json_string_value(json_array_get(binds, 2)), want);
+    CHECK(bind_listed(binds, want));
+    snprintf(want, sizeof(want), "%s/run:/run/rserve:rw", workdir);
+    CHECK(bind_listed(binds, want));
 }
 
 static const char *const *argv_of(const char *a, const char *b, const char *c)
@@ -188,6 +213,14 @@ static void check_inside(const char *id)
 
     STEP(o, docker_exec(docker, id, argv_of("id", "-u", NULL), on_done, &o), "exec id -u");
     CHECK_INT(o.error, BACKEND_OK);
+    CHECK_INT(o.exit_code, 0);
+    STEP(o,
+         docker_exec(docker, id,
+                     argv_of("sh", "-c",
+                             "grep -Eq '^CapEff:[[:space:]]+0+$' /proc/1/status &&"
+                             " grep -Eq '^CapBnd:[[:space:]]+0+$' /proc/1/status"),
+                     on_done, &o),
+         "exec no capabilities");
     CHECK_INT(o.exit_code, 0);
     STEP(o, docker_exec(docker, id, argv_of("touch", "/rootfs-write", NULL), on_done, &o),
          "exec touch /");
@@ -297,7 +330,7 @@ static void life_of_a_container(const char *image, const char *pool, const char 
     CHECK(wait_event(&log, "destroy") >= 0);
     STEP(o, docker_inspect(docker, id, on_done, &o), "inspect removed");
     CHECK_INT(o.error, BACKEND_NOT_FOUND);
-    CHECK(strstr(o.message, "No such container") != NULL);
+    CHECK(strcasestr(o.message, "no such container") != NULL);
     STEP(o, docker_remove(docker, id, on_done, &o), "remove again");
     CHECK_INT(o.error, BACKEND_NOT_FOUND);
 

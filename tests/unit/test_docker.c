@@ -287,6 +287,25 @@ static void respond_500_text(int fd, const struct fake_request *req)
     reply(fd, 500, "page on fire\n");
 }
 
+/* An engine's router without the route: plain text, no engine message. */
+static void respond_no_route(int fd, const struct fake_request *req)
+{
+    reply(fd, 404, "Not Found\n");
+}
+
+static void respond_405(int fd, const struct fake_request *req)
+{
+    reply(fd, 405, "Method Not Allowed\n");
+}
+
+/* Podman's compatible API: a stopped container is a 500 with a cause. */
+static void respond_state_improper(int fd, const struct fake_request *req)
+{
+    reply(fd, 500,
+          "{\"cause\":\"container state improper\",\"message\":\"can only kill running "
+          "containers. c0ffee is in state exited: container state improper\",\"response\":500}");
+}
+
 static void respond_malformed(int fd, const struct fake_request *req)
 {
     reply(fd, 200, "{\"Id\": \"abc\", ");
@@ -603,6 +622,48 @@ static void test_limit_cpu(void)
     fake_set(respond_404);
     call_and_wait(docker_limit_cpu(docker, "nope", 50000, 100000, on_done, &o), &o);
     CHECK_INT(o.error, BACKEND_NOT_FOUND);
+
+    /* An engine without the endpoint: the pool then creates with the quota. */
+    memset(&o, 0, sizeof(o));
+    fake_set(respond_no_route);
+    call_and_wait(docker_limit_cpu(docker, "c0ffee", 50000, 100000, on_done, &o), &o);
+    CHECK_INT(o.error, BACKEND_UNSUPPORTED);
+    CHECK_INT(o.status, 404);
+    memset(&o, 0, sizeof(o));
+    fake_set(respond_405);
+    call_and_wait(docker_limit_cpu(docker, "c0ffee", 50000, 100000, on_done, &o), &o);
+    CHECK_INT(o.error, BACKEND_UNSUPPORTED);
+    memset(&o, 0, sizeof(o));
+    fake_set(respond_no_route);
+    call_and_wait(docker_inspect(docker, "c0ffee", on_done, &o), &o);
+    CHECK_INT(o.error, BACKEND_NOT_FOUND);
+}
+
+/* What Podman's compatible API says differently from Docker. */
+static void test_podman_answers(void)
+{
+    struct outcome o = {0};
+    struct backend_event ev;
+    json_t *event = json_loads("{\"status\":\"remove\",\"Type\":\"container\",\"Action\":"
+                               "\"remove\",\"Actor\":{\"ID\":\"c0ffee\",\"Attributes\":{"
+                               "\"containerExitCode\":\"0\",\"org.omcp.pool\":\"p1\"}},"
+                               "\"timeNano\":1700000000000000003}",
+                               0, NULL);
+
+    fake_set(respond_state_improper);
+    call_and_wait(docker_kill(docker, "c0ffee", SIGKILL, on_done, &o), &o);
+    CHECK_INT(o.error, BACKEND_CONFLICT);
+    CHECK_INT(o.status, 500);
+    memset(&o, 0, sizeof(o));
+    fake_set(respond_500);
+    call_and_wait(docker_kill(docker, "c0ffee", SIGKILL, on_done, &o), &o);
+    CHECK_INT(o.error, BACKEND_ENGINE_ERROR);
+
+    CHECK(docker_parse_event(event, &ev));
+    CHECK_STR(ev.action, "destroy");
+    CHECK_STR(ev.pool, "p1");
+    CHECK_INT(ev.exit_code, -1);
+    json_decref(event);
 }
 
 static void test_errors_from_engine(void)
@@ -916,6 +977,7 @@ int main(void)
     RUN(test_version_too_old);
     RUN(test_create);
     RUN(test_limit_cpu);
+    RUN(test_podman_answers);
     RUN(test_errors_from_engine);
     RUN(test_bad_answers);
     RUN(test_inspect_and_list);
