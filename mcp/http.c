@@ -510,12 +510,17 @@ static void refuse_conn(struct mcp_http *srv, int fd)
     close(fd);
 }
 
+/* Out of descriptors: stop accepting for a moment rather than spin on a
+ * listener that stays readable. Logged once, and again only after every
+ * waiting connection was accepted. */
 static void pause_accepting(struct mcp_http *srv, int err)
 {
     srv->stats.accept_paused++;
-    log_warn("front_end=http msg=\"cannot accept; pausing the listener\" errno=%d error=%s "
-             "connections=%u",
-             err, log_quote(strerror(err)), srv->nconns);
+    if (!srv->accept_starved)
+        log_warn("front_end=http msg=\"cannot accept; accepting paused\" errno=%d error=%s "
+                 "connections=%u retry_secs=%.1f",
+                 err, log_quote(strerror(err)), srv->nconns, HTTP_ACCEPT_RETRY);
+    srv->accept_starved = true;
     ev_io_stop(srv->loop, &srv->acceptor);
     ev_timer_set(&srv->accept_retry, HTTP_ACCEPT_RETRY, 0);
     ev_timer_start(srv->loop, &srv->accept_retry);
@@ -534,8 +539,14 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
             pause_accepting(srv, errno);
             return;
         }
-        if (fd < 0)
-            return; /* EAGAIN: nothing more waits */
+        if (fd < 0) { /* EAGAIN: nothing more waits */
+            if (srv->accept_starved)
+                log_info("front_end=http msg=\"accepting again; no connection waits\" "
+                         "connections=%u pauses=%llu",
+                         srv->nconns, (unsigned long long)srv->stats.accept_paused);
+            srv->accept_starved = false;
+            return;
+        }
         if (srv->nconns >= srv->cfg.max_connections && !make_room(srv))
             refuse_conn(srv, fd);
         else

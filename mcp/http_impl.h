@@ -72,6 +72,7 @@ struct mcp_http {
     int fd;
     ev_io acceptor;
     ev_timer accept_retry; /* after EMFILE: accepting again */
+    bool accept_starved;   /* paused for want of descriptors until the backlog is drained */
     ev_timer sweep;        /* deadlines, keep-alives and idle MCP sessions */
     ev_check reaper;       /* frees closed connections after the callback that closed them */
     ev_timer drain_timer;

@@ -45,6 +45,9 @@ static void pool_gauges(struct buf *out, const struct pool *pool, const struct p
     metrics_sample_u64(out, "omcp_pool_ready", "", pool_ready(pool));
     metrics_family(out, "omcp_pool_engine_up", "gauge", "1 when the container engine answers.");
     metrics_sample_u64(out, "omcp_pool_engine_up", "", st->engine_up);
+    metrics_family(out, "omcp_pool_state_writable", "gauge",
+                   "1 while the state file can be written (else new leases are refused).");
+    metrics_sample_u64(out, "omcp_pool_state_writable", "", !st->state_failing);
     metrics_family(out, "omcp_pool_kept_workspaces", "gauge",
                    "Workspaces of lost leases kept for their owners.");
     metrics_sample_u64(out, "omcp_pool_kept_workspaces", "", st->kept_workspaces);
@@ -76,6 +79,9 @@ static void pool_source(struct buf *out, void *arg)
     pool_counter(out, "omcp_pool_interrupts_total", "Evaluations interrupted.", st->interrupts);
     pool_counter(out, "omcp_pool_start_failed_total", "Container starts that failed.",
                  st->start_failed);
+    pool_counter(out, "omcp_pool_state_write_failures_total",
+                 "State file writes that failed (disk full, read-only, ...).",
+                 st->state_write_failures);
     metrics_histogram(out, "omcp_pool_acquire_seconds", "Time from acquire to lease.",
                       &st->acquire);
     metrics_histogram(out, "omcp_pool_eval_seconds", "Time of one R evaluation.", &st->eval);

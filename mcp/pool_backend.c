@@ -871,14 +871,17 @@ static struct mcp_job *pool_status(struct mcp_backend *mb, const struct mcp_call
                         must(json_integer((json_int_t)st->kept_workspaces)));
     json_object_set_new(counters, "state_writes", must(json_integer((json_int_t)st->state_writes)));
     json_object_set_new(counters, "state_bytes", must(json_integer((json_int_t)st->state_bytes)));
+    json_object_set_new(counters, "state_write_failures",
+                        must(json_integer((json_int_t)st->state_write_failures)));
     answer(caller,
-           must(json_pack("{s:o,s:I,s:I,s:b,s:b,s:I,s:I,s:o,s:o,s:{s:o,s:o,s:o}}", "slots", slots,
-                          "max_sandboxes", (json_int_t)b->cfg.max_sandboxes, "warm_target",
+           must(json_pack("{s:o,s:I,s:I,s:b,s:b,s:b,s:I,s:I,s:o,s:o,s:{s:o,s:o,s:o}}", "slots",
+                          slots, "max_sandboxes", (json_int_t)b->cfg.max_sandboxes, "warm_target",
                           (json_int_t)b->cfg.warm_target, "ready", pool_ready(b->pool), "engine_up",
-                          st->engine_up, "waiters", (json_int_t)st->waiters, "sessions_total",
-                          (json_int_t)b->sessions.count, "sessions", sessions, "counters", counters,
-                          "latency", "acquire", hist_json(&st->acquire), "container_start",
-                          hist_json(&st->start), "eval", hist_json(&st->eval))),
+                          st->engine_up, "state_writable", !st->state_failing, "waiters",
+                          (json_int_t)st->waiters, "sessions_total", (json_int_t)b->sessions.count,
+                          "sessions", sessions, "counters", counters, "latency", "acquire",
+                          hist_json(&st->acquire), "container_start", hist_json(&st->start), "eval",
+                          hist_json(&st->eval))),
            NULL);
     return NULL;
 }

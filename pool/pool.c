@@ -285,6 +285,11 @@ struct pool_waiter *pool_acquire(struct pool *p, const struct pool_acquire_args 
         waiter_fail(p, w, "cdm_not_found", false, "no CDM of that name is configured");
         return NULL;
     }
+    if (!pool_state_writable(p)) {
+        waiter_fail(p, w, "state_unavailable", true,
+                    "the state file cannot be written; a new session would not survive a restart");
+        return NULL;
+    }
     if ((s = idle_slot_for(p, w->cdm)) != NULL)
         return lease_offer(s, w);
     if (p->stats.slots[SLOT_LEASED] >= p->cfg.max_slots) {
@@ -584,7 +589,7 @@ const struct pool_stats *pool_stats(const struct pool *p)
 
 bool pool_ready(const struct pool *p)
 {
-    return p->stats.slots[SLOT_IDLE] >= p->cfg.min_idle;
+    return p->stats.slots[SLOT_IDLE] >= p->cfg.min_idle && !p->stats.state_failing;
 }
 
 const char *const *pool_cdms(const struct pool *p)
@@ -1224,6 +1229,7 @@ static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
     sweep_waiters(p, now);
     sweep_slots(p, now);
     health_sweep(p, now);
+    pool_state_sweep(p, now);
     pool_kick(p);
 }
 

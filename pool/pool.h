@@ -207,6 +207,8 @@ struct pool_stats {
     unsigned kept_workspaces; /* of lost leases, until their owner forgets them */
     uint64_t created, retired, leases, recycled, adopted;
     uint64_t state_writes, state_bytes; /* the state file: writes, size of the last one */
+    uint64_t state_write_failures;      /* writes that failed (disk full, read-only, ...) */
+    bool state_failing;                 /* the state file cannot be written: leases are refused */
     struct hist state_write;            /* time of one state file write */
     uint64_t acquire_failed, lost, interrupts, start_failed;
     struct hist acquire; /* pool_acquire until granted */
@@ -216,7 +218,8 @@ struct pool_stats {
 };
 
 const struct pool_stats *pool_stats(const struct pool *p);
-/* True when the pool holds at least min_idle idle slots. */
+/* True when the pool holds at least min_idle idle slots and can write its
+ * state file. */
 bool pool_ready(const struct pool *p);
 /* The CDM names mounted into every slot, in order; NULL-terminated. */
 const char *const *pool_cdms(const struct pool *p);

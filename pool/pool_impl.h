@@ -142,6 +142,10 @@ struct pool {
     struct backend_call *removal_call; /* the retry in flight */
     double removal_next;               /* next retry due then */
     bool state_dirty;                  /* the state file is behind; written on the next loop pass */
+    const char *state_error;           /* why the state file cannot be written; NULL while it can */
+    double state_failing_since;        /* when state_error was set */
+    double state_retry_at;             /* no write before then while state_error is set */
+    double state_check_at;             /* next look at the state directory's free space */
     struct state restored;             /* what the state file said at start, until reconciled */
     pool_restore_fn restore_fn;
     void *restore_arg;
@@ -171,6 +175,12 @@ void pool_engine_answered(struct pool *p, const struct backend_result *res);
 /* Notes that the state file must be written again (coalesced per loop pass). */
 void pool_state_mark(struct pool *p);
 void pool_state_flush(struct pool *p);
+/* False while the state file cannot be written, or its filesystem has no
+ * room for the next one: a lease made then could not survive a crash. */
+bool pool_state_writable(struct pool *p);
+/* From the sweep timer: notices a state directory that filled up, and
+ * retries the write while it fails. */
+void pool_state_sweep(struct pool *p, double now);
 /* Reads the state file at pool_new; a bad one is set aside with a log line. */
 void pool_state_load(struct pool *p);
 /* Takes over a listed container the state file knows as idle or leased and

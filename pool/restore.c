@@ -9,8 +9,14 @@
 #include "proxy/log.h"
 #include "proxy/mem.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+
+#define STATE_RETRY_SECS  1.0         /* a failing state file is tried again this often */
+#define STATE_ROOM_MARGIN (64 * 1024) /* free beyond the file's size for a lease's records */
 
 /* ---- writing ---- */
 
@@ -65,6 +71,54 @@ static void state_collect(struct pool *p, struct state *st)
             .workspace = o->workspace, .cause = (char *)o->cause, .lease = o->lease};
 }
 
+/* Why the state directory has no room for the next state file beside the
+ * current one (its size again and a margin for the records a change adds),
+ * or NULL. Blocks kept for root count as taken: ext4 keeps some that even
+ * root cannot write. A directory that cannot be examined is left to the
+ * write. */
+static const char *state_room_short(const struct pool *p)
+{
+    char dir[PATH_MAX];
+    char *slash;
+    struct statvfs vfs;
+    unsigned long long room;
+
+    snprintf(dir, sizeof(dir), "%s", p->cfg.state_path);
+    slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else
+        slash[slash == dir] = '\0';
+    if (statvfs(dir, &vfs) != 0)
+        return NULL;
+    if (vfs.f_flag & ST_RDONLY)
+        return strerror(EROFS);
+    room = (unsigned long long)vfs.f_bavail * vfs.f_frsize; /* df's "Avail" */
+    if ((vfs.f_files > 0 && vfs.f_ffree == 0) || room < p->stats.state_bytes + STATE_ROOM_MARGIN)
+        return strerror(ENOSPC);
+    return NULL;
+}
+
+/* The one place the state file's health changes, logged once each way. */
+static void state_health(struct pool *p, const char *error)
+{
+    double now = ev_now(p->loop);
+
+    if (error && !p->state_error) {
+        p->state_failing_since = now;
+        log_error("msg=\"cannot write the state file; new leases are refused until it can be\" "
+                  "path=%s reason=%s",
+                  log_quote(p->cfg.state_path), log_quote(error));
+    } else if (!error && p->state_error) {
+        log_info("msg=\"state file written again; leases accepted\" path=%s seconds=%.1f",
+                 log_quote(p->cfg.state_path), now - p->state_failing_since);
+    }
+    p->state_error = error;
+    p->stats.state_failing = error != NULL;
+    if (error)
+        p->state_retry_at = now + STATE_RETRY_SECS;
+}
+
 void pool_state_flush(struct pool *p)
 {
     struct state st = {.instance = p->instance, .written_at = ev_time()};
@@ -72,18 +126,44 @@ void pool_state_flush(struct pool *p)
     double began = ev_time();
     size_t bytes = 0;
 
+    if (p->cfg.state_path && p->state_error && ev_now(p->loop) < p->state_retry_at)
+        return; /* stays dirty; the sweep tries again */
     p->state_dirty = false;
     if (!p->cfg.state_path)
         return;
     state_collect(p, &st);
-    if (!state_save(p->cfg.state_path, &st, &bytes, &err))
-        log_error("msg=\"cannot write the state file\" path=%s reason=%s",
-                  log_quote(p->cfg.state_path), log_quote(err));
-    p->stats.state_writes++;
-    p->stats.state_bytes = bytes;
+    if (!state_save(p->cfg.state_path, &st, &bytes, &err)) {
+        p->stats.state_write_failures++;
+        p->state_dirty = true;
+        log_debug("msg=\"state file not written\" path=%s reason=%s", log_quote(p->cfg.state_path),
+                  log_quote(err));
+        state_health(p, err);
+    } else {
+        p->stats.state_writes++;
+        p->stats.state_bytes = bytes;
+        state_health(p, state_room_short(p));
+    }
     hist_record(&p->stats.state_write, ev_time() - began);
     free(st.slots);
     free(st.orphans);
+}
+
+bool pool_state_writable(struct pool *p)
+{
+    if (p->cfg.state_path && !p->state_error)
+        state_health(p, state_room_short(p));
+    return !p->state_error;
+}
+
+void pool_state_sweep(struct pool *p, double now)
+{
+    if (!p->cfg.state_path || now < p->state_check_at)
+        return;
+    p->state_check_at = now + STATE_RETRY_SECS;
+    if (p->state_error)
+        pool_state_mark(p); /* written again, and checked, at the next pass */
+    else
+        state_health(p, state_room_short(p));
 }
 
 /* ---- kept workspaces ---- */

@@ -82,20 +82,29 @@ static void on_accept_retry(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct qapf *f = w->data;
 
-    log_info("front_end=qap1 msg=\"accepting again\"");
     listeners_pause(f, false);
 }
 
 /* Out of descriptors: stop accepting for a moment rather than spin on a
- * listener that stays readable. */
+ * listener that stays readable. Logged once, and again only after every
+ * waiting client was accepted. */
 static void accept_pause(struct qapf *f, const struct qapf_listener *l)
 {
-    log_warn("front_end=qap1 listen=%s msg=\"out of file descriptors; accepting paused\" "
-             "errno=%d clients=%u retry_secs=%.1f",
-             log_quote(l->name), errno, f->stats.clients, QAPF_ACCEPT_RETRY);
+    if (!f->accept_starved)
+        log_warn("front_end=qap1 listen=%s msg=\"out of file descriptors; accepting paused\" "
+                 "errno=%d clients=%u retry_secs=%.1f",
+                 log_quote(l->name), errno, f->stats.clients, QAPF_ACCEPT_RETRY);
+    f->accept_starved = true;
     listeners_pause(f, true);
     ev_timer_set(&f->accept_retry, QAPF_ACCEPT_RETRY, 0.);
     ev_timer_start(f->loop, &f->accept_retry);
+}
+
+static void accept_resumed(struct qapf *f, const struct qapf_listener *l)
+{
+    log_info("front_end=qap1 listen=%s msg=\"accepting again; no client waits\" clients=%u",
+             log_quote(l->name), f->stats.clients);
+    f->accept_starved = false;
 }
 
 static void accept_one(struct qapf *f, struct qapf_listener *l, int fd,
@@ -132,6 +141,8 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
                 accept_pause(f, l);
+            else if ((errno == EAGAIN || errno == EWOULDBLOCK) && f->accept_starved)
+                accept_resumed(f, l);
             else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
                      errno != ECONNABORTED)
                 log_warn("front_end=qap1 listen=%s msg=\"accept failed\" errno=%d",

@@ -44,6 +44,7 @@ struct qapf {
     struct qapf_listener *listeners;
     int nlisteners;
     ev_timer accept_retry; /* accepting paused after EMFILE */
+    bool accept_starved;   /* paused for want of descriptors until the backlog is drained */
     ev_timer sweep;        /* idle timeouts and lingering closes, for every connection */
     ev_check reaper;       /* frees closed connections on the next loop pass */
     struct qapf_conn_list conns, reap;
