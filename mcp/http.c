@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -650,20 +649,6 @@ static void on_drain_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- start and stop ---- */
 
-static void raise_nofile(void)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rlim_t was = rl.rlim_cur;
-
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
-            log_info("msg=\"open-file limit raised\" from=%llu to=%llu", (unsigned long long)was,
-                     (unsigned long long)rl.rlim_max);
-    }
-}
-
 /* Binds HOST:PORT ([v6]:port allowed); -1 with *err. */
 static int listen_on(const char *addr, const char **err)
 {
@@ -761,7 +746,6 @@ struct mcp_http *mcp_http_start(struct ev_loop *loop, const struct mcp_http_conf
     srv->cfg.listen = srv->listen;
     if (!load_auth(srv, err))
         goto fail;
-    raise_nofile();
     srv->fd = listen_on(srv->listen, err);
     if (srv->fd < 0)
         goto fail_auth;

@@ -5,9 +5,12 @@
  * the kernel ends an R process while PID 1 lives on. */
 #include "pool/pool_impl.h"
 
+#include "pool/slotdir.h"
+#include "pool/wsmount.h"
 #include "proxy/log.h"
 #include "proxy/mem.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,7 @@
 #define HEALTH_EVENTS_MAX_WAIT 8.0  /* longest wait between reconnects */
 #define HEALTH_PROBE_INTERVAL  30.0 /* an idle slot is probed this long after its last answer */
 #define HEALTH_PROBE_TIMEOUT   5.0  /* a probe unanswered this long retires the slot */
+#define HEALTH_LEFTOVER_RETRY  5.0  /* seconds between tries to remove a slot's leftovers */
 
 /* ---- OOM kills ---- */
 
@@ -223,6 +227,59 @@ void health_removals_free(struct pool *p)
     }
 }
 
+/* ---- slot directories that could not be removed ---- */
+
+void health_leftover_add(struct pool *p, const char *path, bool workspace)
+{
+    struct pool_leftover *l = xcalloc(1, sizeof(*l));
+
+    l->path = xstrdup(path);
+    l->workspace = workspace;
+    l->next = p->leftovers;
+    p->leftovers = l;
+    if (p->leftover_next < ev_now(p->loop))
+        p->leftover_next = ev_now(p->loop) + HEALTH_LEFTOVER_RETRY;
+}
+
+static bool leftover_remove(const struct pool_leftover *l)
+{
+    return l->workspace ? wsmount_release(l->path) : slotdir_remove(l->path);
+}
+
+static void retry_leftovers(struct pool *p, double now)
+{
+    struct pool_leftover **at = &p->leftovers, *l;
+
+    if (!p->leftovers || now < p->leftover_next)
+        return;
+    p->leftover_next = now + HEALTH_LEFTOVER_RETRY;
+    while ((l = *at) != NULL) {
+        if (!leftover_remove(l)) {
+            log_debug("dir=%s msg=\"still cannot remove\" errno=%d", log_quote(l->path), errno);
+            at = &l->next;
+            continue;
+        }
+        log_info("dir=%s msg=\"removed on retry\"", log_quote(l->path));
+        *at = l->next;
+        free(l->path);
+        free(l);
+    }
+}
+
+void health_leftovers_free(struct pool *p)
+{
+    while (p->leftovers) {
+        struct pool_leftover *l = p->leftovers;
+
+        if (!leftover_remove(l))
+            log_warn("dir=%s msg=\"not removed; the next start removes it\" errno=%d",
+                     log_quote(l->path), errno);
+        p->leftovers = l->next;
+        free(l->path);
+        free(l);
+    }
+}
+
 /* ---- from the pool ---- */
 
 void health_start(struct pool *p)
@@ -249,6 +306,7 @@ void health_sweep(struct pool *p, double now)
     if (!p->started)
         return;
     retry_removal(p, now);
+    retry_leftovers(p, now);
     if (p->stopping)
         return;
     if (!p->events_call && now >= p->events_retry_at)

@@ -823,17 +823,24 @@ void pool_engine_answered(struct pool *p, const struct backend_result *res)
         pool_kick(p);
 }
 
+/* After a failure the pool holds new slots back, doubling the wait up to
+ * POOL_BACKOFF_MAX; a slot that warms resets it. */
+static void pool_hold_back(struct pool *p)
+{
+    p->stats.start_failed++;
+    p->backoff = p->backoff ? p->backoff * 2 : POOL_BACKOFF_MIN;
+    if (p->backoff > POOL_BACKOFF_MAX)
+        p->backoff = POOL_BACKOFF_MAX;
+    p->hold_until = ev_now(p->loop) + p->backoff;
+}
+
 static void start_failed(struct slot *s, const struct backend_result *res, const char *step)
 {
     struct pool *p = s->pool;
     char why[300];
 
     pool_engine_answered(p, res);
-    p->stats.start_failed++;
-    p->backoff = p->backoff ? p->backoff * 2 : POOL_BACKOFF_MIN;
-    if (p->backoff > POOL_BACKOFF_MAX)
-        p->backoff = POOL_BACKOFF_MAX;
-    p->hold_until = ev_now(p->loop) + p->backoff;
+    pool_hold_back(p);
     snprintf(why, sizeof(why), "%s failed: %s", step,
              res->message ? res->message : backend_error_name(res->error));
     slot_retire(s, why);
@@ -994,14 +1001,22 @@ void slot_place(struct slot *s, enum slot_state st)
     s->pool->stats.slots[st]++;
 }
 
-/* The workspace is mounted (or stays a plain directory): create the
- * container. A slot retired meanwhile is on its way to being freed. */
-static void on_workspace_ready(void *arg, bool limited)
+/* The workspace is mounted (or stays a plain directory on a host that
+ * cannot mount any): create the container. A workspace that failed is never
+ * handed to a container: the slot retires and the pool backs off as after a
+ * failed start. A slot retired meanwhile is on its way to being freed. */
+static void on_workspace_ready(void *arg, enum wsmount_outcome outcome)
 {
     struct slot *s = arg;
 
-    if (s->state == SLOT_CREATING)
-        slot_send_create(s);
+    if (s->state != SLOT_CREATING)
+        return;
+    if (outcome == WSMOUNT_FAILED) {
+        pool_hold_back(s->pool);
+        slot_retire(s, "the workspace could not be size-limited");
+        return;
+    }
+    slot_send_create(s);
 }
 
 static void slot_new(struct pool *p)
@@ -1099,10 +1114,15 @@ static void slot_free(struct slot *s)
 
     if (s->watch >= 0)
         inotify_rm_watch(p->inotify_fd, s->watch);
-    if (s->sock_dir && !slotdir_remove(s->sock_dir))
-        log_warn("slot=%u msg=\"cannot remove the socket directory\" errno=%d", s->id, errno);
-    if (s->workspace && !wsmount_release(s->workspace))
-        log_warn("slot=%u msg=\"cannot remove the workspace\" errno=%d", s->id, errno);
+    if (s->sock_dir && !slotdir_remove(s->sock_dir)) {
+        log_warn("slot=%u msg=\"cannot remove the socket directory; retried\" errno=%d", s->id,
+                 errno);
+        health_leftover_add(p, s->sock_dir, false);
+    }
+    if (s->workspace && !wsmount_release(s->workspace)) {
+        log_warn("slot=%u msg=\"cannot remove the workspace; retried\" errno=%d", s->id, errno);
+        health_leftover_add(p, s->workspace, true);
+    }
     free(s->container);
     free(s->sock_dir);
     free(s->sock_path);
@@ -1490,6 +1510,7 @@ void pool_free(struct pool *p)
     pool_state_flush(p);
     pool_orphans_free(p);
     health_removals_free(p);
+    health_leftovers_free(p);
     state_free(&p->restored);
     if (p->cleanup_call)
         p->cfg.backend->ops->cancel(p->cfg.backend, p->cleanup_call);

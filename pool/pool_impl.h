@@ -20,6 +20,14 @@ struct pool_removal {
     char *container;
 };
 
+/* A socket directory or workspace of a freed slot that could not be
+ * removed (out of descriptors, say); retried from the sweep. */
+struct pool_leftover {
+    struct pool_leftover *next;
+    char *path;
+    bool workspace; /* released with wsmount_release, else slotdir_remove */
+};
+
 /* The workspace of a lost lease, kept until its owner forgets it. */
 struct pool_orphan {
     struct pool_orphan *next;
@@ -141,6 +149,8 @@ struct pool {
     struct pool_removal *removals;     /* containers whose remove failed; retried */
     struct backend_call *removal_call; /* the retry in flight */
     double removal_next;               /* next retry due then */
+    struct pool_leftover *leftovers;   /* slot directories whose removal failed; retried */
+    double leftover_next;              /* next retry of leftovers due then */
     bool state_dirty;                  /* the state file is behind; written on the next loop pass */
     const char *state_error;           /* why the state file cannot be written; NULL while it can */
     double state_failing_since;        /* when state_error was set */
@@ -209,6 +219,11 @@ void health_sweep(struct pool *p, double now);
  * engine has removed it; a stop waits for these too. */
 void health_remove_later(struct pool *p, const char *container);
 void health_removals_free(struct pool *p);
+/* Keeps retrying the removal of a freed slot's directory (a workspace when
+ * workspace is set) every few seconds until it is gone; at pool_free what
+ * is still there is left to the next start's clean-up. */
+void health_leftover_add(struct pool *p, const char *path, bool workspace);
+void health_leftovers_free(struct pool *p);
 /* The container's cgroup OOM-kill count, or -1 when it cannot be read. */
 long long health_oom_kills(const char *container);
 /* Why a slot's R connection just dropped: out_of_memory when the container's

@@ -12,8 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SLOTDIR_MAX_DEPTH 256
-
 /* Empties the directory open as dfd; closes dfd. */
 static bool empty_at(int dfd, int depth)
 {

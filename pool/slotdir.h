@@ -7,6 +7,10 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* Removal opens one directory per level and stops this deep: the most
+ * descriptors one removal holds at once. */
+#define SLOTDIR_MAX_DEPTH 256
+
 /* Creates path (its parent must exist) owned by uid:uid with mode. An
  * existing directory is emptied first. false with errno on failure. */
 bool slotdir_make(const char *path, uid_t uid, mode_t mode);

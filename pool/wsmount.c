@@ -61,24 +61,52 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-/* The workspace at path stays a plain directory. A reason that holds for
- * every workspace is remembered and warned about once; one that hit this
- * workspace only is warned about each time. */
-static void fall_back(const char *path, const char *why, int err, bool lasting)
+/* No workspace can be mounted on this host: the workspace at path stays a
+ * plain directory. The reason is remembered and warned about once. */
+static void fall_back(const char *path, const char *why, int err)
 {
     static bool warned;
 
-    if (lasting && !unusable)
+    if (!unusable)
         unusable = why;
-    if (lasting && warned) {
+    if (warned) {
         log_debug("workspace=%s msg=\"plain directory\" reason=%s", base_name(path),
                   log_quote(why));
         return;
     }
-    warned = warned || lasting;
+    warned = true;
     log_warn("workspace=%s msg=\"workspace is a plain directory: not size-limited and not "
              "noexec\" reason=%s errno=%d",
              base_name(path), log_quote(why), err);
+}
+
+/* This workspace could not get its image (no room, no descriptors, mkfs
+ * failed): a plain directory in its place would be weaker than promised,
+ * so the prepare fails and the caller does not use it. */
+static void give_up(const char *path, const char *why, int err)
+{
+    log_warn("workspace=%s msg=\"workspace could not be size-limited; not used\" reason=%s "
+             "errno=%d error=%s",
+             base_name(path), log_quote(why), err, log_quote(err ? strerror(err) : "none"));
+}
+
+/* A mount that failed for a reason every mount here would share. */
+static bool lasting_mount_error(int err)
+{
+    return err == EPERM || err == ENODEV || err == ENOENT;
+}
+
+const char *wsmount_outcome_name(enum wsmount_outcome outcome)
+{
+    switch (outcome) {
+    case WSMOUNT_LIMITED:
+        return "limited";
+    case WSMOUNT_PLAIN:
+        return "plain";
+    case WSMOUNT_FAILED:
+        return "failed";
+    }
+    return "?";
 }
 
 static const char *mkfs_path(void)
@@ -244,13 +272,13 @@ static void job_free(struct wsmount_job *job)
 }
 
 /* Frees the job, then tells its owner: done may release the workspace. */
-static void job_finish(struct wsmount_job *job, bool limited)
+static void job_finish(struct wsmount_job *job, enum wsmount_outcome outcome)
 {
     wsmount_done_fn done = job->done;
     void *arg = job->arg;
 
     job_free(job);
-    done(arg, limited);
+    done(arg, outcome);
 }
 
 static void read_stderr(int fd, char *out, size_t len)
@@ -278,8 +306,8 @@ static void on_mkfs_exit(struct ev_loop *loop, ev_child *w, int revents)
         log_warn("workspace=%s msg=\"mkfs.ext4 failed\" status=%d stderr=%s", base_name(job->path),
                  w->rstatus, log_quote(err));
         unlink(job->image);
-        fall_back(job->path, "mkfs.ext4 failed", 0, false);
-        job_finish(job, false);
+        give_up(job->path, "mkfs.ext4 failed", 0);
+        job_finish(job, WSMOUNT_FAILED);
         return;
     }
     mount_began = ev_time();
@@ -287,14 +315,19 @@ static void on_mkfs_exit(struct ev_loop *loop, ev_child *w, int revents)
         int saved = errno;
 
         unlink(job->image);
-        fall_back(job->path, why, saved, saved == EPERM || saved == ENODEV || saved == ENOENT);
-        job_finish(job, false);
+        if (lasting_mount_error(saved)) {
+            fall_back(job->path, why, saved);
+            job_finish(job, WSMOUNT_PLAIN);
+        } else {
+            give_up(job->path, why, saved);
+            job_finish(job, WSMOUNT_FAILED);
+        }
         return;
     }
     root_tidy(job->path);
     log_info("workspace=%s msg=\"workspace mounted\" mkfs_ms=%.1f mount_ms=%.1f",
              base_name(job->path), mkfs_ms, (ev_time() - mount_began) * 1e3);
-    job_finish(job, true);
+    job_finish(job, WSMOUNT_LIMITED);
 }
 
 /* Starts mkfs.ext4 on the image; its stderr goes to a pipe read at exit
@@ -358,12 +391,12 @@ void wsmount_prepare(struct ev_loop *loop, const char *path, int64_t size, unsig
 
     if (size <= 0) { /* asked for: no message beyond debug */
         log_debug("workspace=%s msg=\"plain directory\" reason=\"no size\"", base_name(path));
-        done(arg, false);
+        done(arg, WSMOUNT_PLAIN);
         return;
     }
     if ((why = why_unusable(loop, &err)) != NULL) {
-        fall_back(path, why, err, true);
-        done(arg, false);
+        fall_back(path, why, err);
+        done(arg, WSMOUNT_PLAIN);
         return;
     }
     warn_if_own_namespace();
@@ -379,8 +412,8 @@ void wsmount_prepare(struct ev_loop *loop, const char *path, int64_t size, unsig
     if (!image_create(job->image, size) || !mkfs_spawn(job, uid, &pid)) {
         err = errno;
         unlink(job->image);
-        fall_back(path, "cannot create the image or start mkfs.ext4", err, false);
-        job_finish(job, false);
+        give_up(path, "cannot create the image or start mkfs.ext4", err);
+        job_finish(job, WSMOUNT_FAILED);
         return;
     }
     ev_child_init(&job->child, on_mkfs_exit, pid, 0);

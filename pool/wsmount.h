@@ -1,7 +1,9 @@
 /* Size-limited workspaces: each workspace directory gets a sparse ext4 image
  * of its own, <directory>.img beside it, loop-mounted noexec,nosuid,nodev on
- * the directory. Where loop devices cannot be used (not root, no
- * /dev/loop-control, mount refused) the workspace stays a plain directory. */
+ * the directory. Where the host cannot do that at all (not root, no
+ * /dev/loop-control, no mkfs.ext4, mount refused with EPERM or ENODEV) the
+ * workspace stays a plain directory; where this one workspace could not get
+ * its image (no room, no descriptors) the prepare fails. */
 #ifndef OMCP_WSMOUNT_H
 #define OMCP_WSMOUNT_H
 
@@ -9,13 +11,24 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* limited: the workspace is the mounted image; false: a plain directory. */
-typedef void (*wsmount_done_fn)(void *arg, bool limited);
+/* How a prepare ended. */
+enum wsmount_outcome {
+    WSMOUNT_LIMITED, /* the workspace is its mounted image: size-limited, noexec */
+    WSMOUNT_PLAIN,   /* a plain directory: asked for (size 0), or the host cannot mount any */
+    WSMOUNT_FAILED,  /* this workspace could not get its image; the directory must not be used */
+};
+
+typedef void (*wsmount_done_fn)(void *arg, enum wsmount_outcome outcome);
+
+/* A word for logs: limited, plain or failed. */
+const char *wsmount_outcome_name(enum wsmount_outcome outcome);
 
 /* Makes the existing, empty directory path a workspace of size bytes whose
  * root belongs to uid:uid. mkfs runs as a child of the (default) loop, so
- * done usually runs later; it runs before this returns when the workspace
- * stays a plain directory (size 0 asks for that). done never runs once
+ * done usually runs later; it runs before this returns when the outcome is
+ * known at once (size 0, a host that cannot mount, an image that cannot be
+ * made). On WSMOUNT_FAILED the directory is left as it was, with no image
+ * beside it, and the caller releases it. done never runs once
  * wsmount_release(path) was called. */
 void wsmount_prepare(struct ev_loop *loop, const char *path, int64_t size, unsigned uid,
                      wsmount_done_fn done, void *arg);

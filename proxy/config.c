@@ -615,6 +615,28 @@ void config_log(const struct config *cfg)
     }
 }
 
+bool config_fit_clients(struct config *cfg, uint64_t room)
+{
+    bool http = *cfg->http_listen, qap = cfg->qap_listen.count > 0;
+    uint64_t h = http ? (uint64_t)cfg->http_max_connections : 0;
+    uint64_t q = qap ? (uint64_t)cfg->qap_max_clients : 0;
+    uint64_t h_fit, q_fit;
+
+    if (h + q <= room)
+        return false;
+    h_fit = h ? room * h / (h + q) : 0;
+    if (http && h_fit < 1)
+        h_fit = 1;
+    q_fit = q ? (room > h_fit ? room - h_fit : 0) : 0;
+    if (qap && q_fit < 1)
+        q_fit = 1;
+    if (http)
+        cfg->http_max_connections = (int64_t)h_fit;
+    if (qap)
+        cfg->qap_max_clients = (int64_t)q_fit;
+    return true;
+}
+
 void config_print_help(FILE *out)
 {
     for (size_t i = 0; i < NSETTINGS; i++) {

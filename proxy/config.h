@@ -122,6 +122,12 @@ void config_finish(struct config *cfg, struct config_errors *errs);
 void config_print(const struct config *cfg, FILE *out);
 /* Logs the effective configuration, one line per setting, secrets masked. */
 void config_log(const struct config *cfg);
+
+/* Fits the client caps of the front ends that listen (HTTP_MAX_CONNECTIONS,
+ * QAP_MAX_CLIENTS) into room descriptors: caps that fit stay; otherwise
+ * room is split in proportion to them, at least one each. True when a cap
+ * was lowered. */
+bool config_fit_clients(struct config *cfg, uint64_t room);
 /* Prints the settings table (name, default, description) for --help. */
 void config_print_help(FILE *out);
 

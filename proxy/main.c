@@ -6,6 +6,7 @@
 #include "mcp/tools.h"
 #include "pool/docker.h"
 #include "pool/pool.h"
+#include "pool/slotdir.h"
 #include "proxy/buf.h"
 #include "proxy/config.h"
 #include "proxy/log.h"
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #ifndef OMCP_VERSION
@@ -46,6 +48,18 @@ struct daemon {
 
 /* How long a stop waits for the pool to remove its containers. */
 #define DAEMON_STOP_TIMEOUT 30.0
+
+/* Descriptors kept for the daemon's own work, out of reach of clients. The
+ * base covers what is always open or open for a moment: stdio, the log, the
+ * event loop, inotify, listeners, the engine's event stream and ping, a
+ * state write, a file tool's files, idle splice pipes. One workspace release
+ * at a time walks up to SLOTDIR_MAX_DEPTH directories deep with one
+ * descriptor per level. A slot in use holds at most its R connection, two
+ * engine calls and two splice pipes (four descriptors); one being created
+ * holds mkfs's stderr pipe and, for a moment, the image, the loop control
+ * and the loop device. */
+#define DAEMON_FD_BASE     64
+#define DAEMON_FD_PER_SLOT 8
 
 /* A setting given on the command line, applied after the file and the environment. */
 struct cli_setting {
@@ -268,6 +282,43 @@ static void on_engine_checked(const struct backend_result *res, void *arg)
                   backend_error_name(res->error), log_quote(res->message));
 }
 
+/* Raises the soft open-file limit to the hard one, keeps the reserve out of
+ * the clients' reach, and lowers the front ends' client caps to what is
+ * left, saying so once. */
+static void share_descriptors(struct daemon *d)
+{
+    uint64_t reserve =
+        DAEMON_FD_BASE + SLOTDIR_MAX_DEPTH + DAEMON_FD_PER_SLOT * (uint64_t)d->cfg.max_sandboxes;
+    int64_t http = d->cfg.http_max_connections, qap = d->cfg.qap_max_clients;
+    uint64_t nofile, room;
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t was = rl.rlim_cur;
+
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+            log_info("msg=\"open-file limit raised\" from=%llu to=%llu", (unsigned long long)was,
+                     (unsigned long long)rl.rlim_max);
+        else if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+            return;
+    }
+    nofile = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX / 2 : (uint64_t)rl.rlim_cur;
+    room = nofile > reserve ? nofile - reserve : 0;
+    log_info("msg=\"open files\" nofile=%llu reserve=%llu for_clients=%llu",
+             (unsigned long long)nofile, (unsigned long long)reserve, (unsigned long long)room);
+    if (!config_fit_clients(&d->cfg, room))
+        return;
+    log_warn("msg=\"client caps lowered to fit the open-file limit\" nofile=%llu reserve=%llu "
+             "http_max_connections=%lld http_configured=%lld qap_max_clients=%lld "
+             "qap_configured=%lld",
+             (unsigned long long)nofile, (unsigned long long)reserve,
+             (long long)d->cfg.http_max_connections, (long long)http,
+             (long long)d->cfg.qap_max_clients, (long long)qap);
+}
+
 /* The engine client and the warm pool. An engine that does not answer yet
  * is not fatal: the pool retries with backoff and heals when it returns. */
 static bool start_pool(struct daemon *d)
@@ -365,6 +416,7 @@ static int run(struct daemon *d)
     start_signals(d);
     log_info("msg=\"starting\" version=%s pid=%d", OMCP_VERSION, (int)getpid());
     config_log(&d->cfg);
+    share_descriptors(d);
     if (!start_pool(d) || !start_qap(d) || !start_http(d) || (d->cfg.stdio && !start_stdio(d))) {
         stop_pool(d);
         ev_loop_destroy(d->loop);

@@ -14,8 +14,9 @@ omcp_integration_test(mcp_http_conformance
 
 # Faults of the daemon's own host under live sessions, with the SDK client:
 # the state directory's filesystem full (a small ext4 image of its own),
-# then emptied; and the daemon out of file descriptors (ulimit -n 160)
-# under idle HTTP connections, then given them back.
+# then emptied; idle HTTP connections past the connection cap the daemon
+# lowers to keep its descriptor reserve (ulimit -n 512); and a workspace
+# root without room for images (a 16 KiB tmpfs), then given room.
 omcp_integration_test(mcp_http_disk_full ${CMAKE_SOURCE_DIR}/tests/integration/mcp_http_faults.sh
                       $<TARGET_FILE:omcp-rproxy> $<TARGET_FILE:omcp-cdmgen> http_disk_full.mjs)
 set_tests_properties(mcp_http_disk_full PROPERTIES FIXTURES_REQUIRED sandbox_image)
@@ -24,4 +25,9 @@ set_property(TEST mcp_http_disk_full APPEND PROPERTY ENVIRONMENT STATE_FS_SIZE=1
 omcp_integration_test(mcp_http_emfile ${CMAKE_SOURCE_DIR}/tests/integration/mcp_http_faults.sh
                       $<TARGET_FILE:omcp-rproxy> $<TARGET_FILE:omcp-cdmgen> http_emfile.mjs)
 set_tests_properties(mcp_http_emfile PROPERTIES FIXTURES_REQUIRED sandbox_image)
-set_property(TEST mcp_http_emfile APPEND PROPERTY ENVIRONMENT EMFILE_NOFILE=160)
+set_property(TEST mcp_http_emfile APPEND PROPERTY ENVIRONMENT EMFILE_NOFILE=512)
+
+omcp_integration_test(mcp_http_workspace_fail ${CMAKE_SOURCE_DIR}/tests/integration/mcp_http_faults.sh
+                      $<TARGET_FILE:omcp-rproxy> $<TARGET_FILE:omcp-cdmgen> http_workspace_fail.mjs)
+set_tests_properties(mcp_http_workspace_fail PROPERTIES FIXTURES_REQUIRED sandbox_image)
+set_property(TEST mcp_http_workspace_fail APPEND PROPERTY ENVIRONMENT WORKSPACE_FS_SIZE=16k)

@@ -20,13 +20,14 @@ set_tests_properties(qap_raw PROPERTIES FIXTURES_REQUIRED sandbox_image)
 set_property(TEST qap_raw APPEND PROPERTY ENVIRONMENT POOL_RECYCLE=process POOL_MIN_IDLE=3 MAX_SANDBOXES=4 MAX_FRAME_BYTES=8388608
              QAP_REQUEST_TIMEOUT=2 QAP_IDLE_TIMEOUT=3 QAP_MAX_CLIENTS=12 INTERRUPT_GRACE_SECS=5)
 
-# The daemon out of descriptors: accepting pauses on EMFILE and resumes.
+# Few descriptors: QAP_MAX_CLIENTS is lowered to keep the daemon's reserve,
+# clients past it are turned away and accept never fails.
 omcp_integration_test(qap_emfile ${CMAKE_SOURCE_DIR}/tests/integration/qap_clients.sh
                       $<TARGET_FILE:omcp-rproxy> $<TARGET_FILE:omcp-cdmgen>
                       python3 ${CMAKE_SOURCE_DIR}/tests/integration/qap_raw.py)
 set_tests_properties(qap_emfile PROPERTIES FIXTURES_REQUIRED sandbox_image)
 set_property(TEST qap_emfile APPEND PROPERTY ENVIRONMENT MAX_SANDBOXES=2 POOL_MIN_IDLE=1
-             MAX_FRAME_BYTES=8388608 QAP_IDLE_TIMEOUT=30 QAP_MAX_CLIENTS=1000 QAP_TEST_NOFILE=64)
+             MAX_FRAME_BYTES=8388608 QAP_IDLE_TIMEOUT=30 QAP_MAX_CLIENTS=1000 QAP_TEST_NOFILE=400)
 
 # The Java REngine client (compiled with javac from tests/java/).
 omcp_integration_test(qap_java ${CMAKE_SOURCE_DIR}/tests/integration/qap_clients.sh

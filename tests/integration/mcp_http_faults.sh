@@ -4,7 +4,9 @@
 # daemon and does the harm (a full state directory, no file descriptors
 # left). With STATE_FS_SIZE set, STATE_DIR is a filesystem of that size of
 # its own (an ext4 image, loop-mounted, without reserved blocks) so that a
-# scenario can fill it; workspaces and CDMs live beside it. Afterwards the
+# scenario can fill it; workspaces and CDMs live beside it. With
+# WORKSPACE_FS_SIZE set, WORKSPACE_ROOT is a tmpfs of that size (a scenario
+# may remount it larger). Afterwards the
 # daemon must have removed every container it created, and no workspace,
 # socket directory, mount or loop device may be left.
 # Usage: mcp_http_faults.sh OMCP-RPROXY OMCP-CDMGEN SCENARIO.mjs
@@ -48,6 +50,10 @@ if [ -n "${STATE_FS_SIZE:-}" ]; then
         { echo "SKIP: no loop-mounted filesystem for the state directory"; exit 77; }
     export STATE_FS_DEVICE=$work/state.img
 fi
+if [ -n "${WORKSPACE_FS_SIZE:-}" ]; then
+    mount -t tmpfs -o "size=$WORKSPACE_FS_SIZE,mode=0755,nosuid,nodev" tmpfs "$work/workspaces" ||
+        { echo "SKIP: no tmpfs for the workspace root"; exit 77; }
+fi
 "$gen" --persons 500 --seed 7 --out "$work/cdm/synthetic.sqlite" >/dev/null ||
     { echo "FAIL: omcp-cdmgen"; exit 1; }
 chmod 0444 "$work/cdm/synthetic.sqlite"
@@ -80,7 +86,7 @@ for dir in "$work/workspaces" "$work/state/run"; do
     leftover=$(find "$dir" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
     [ "$leftover" -eq 0 ] || { echo "FAIL: $leftover entries left in $dir"; status=1; }
 done
-mounts=$(findmnt -rn -o TARGET | grep "^$work/" | grep -vc "^$work/state$")
+mounts=$(findmnt -rn -o TARGET | grep "^$work/" | grep -vc "^$work/state$\|^$work/workspaces$")
 loops=$(losetup -a | grep "$work/" | grep -vc "$work/state.img")
 if [ "$mounts" -ne 0 ] || [ "$loops" -ne 0 ]; then
     echo "FAIL: $mounts workspace mounts and $loops loop devices left behind"

@@ -137,6 +137,39 @@ static void test_secret_masked(void)
     config_errors_free(&errs);
 }
 
+/* The client caps shrink to the descriptors left beyond the daemon's
+ * reserve, shared between the front ends that listen. */
+static void test_fit_clients(void)
+{
+    struct config cfg;
+    struct config_errors errs = {0};
+
+    config_init(&cfg);
+    config_finish(&cfg, &errs);
+    CHECK(!config_fit_clients(&cfg, 65536 - 400)); /* defaults fit LimitNOFILE=65536 */
+    CHECK_INT(cfg.http_max_connections, 4096);
+    CHECK_INT(cfg.qap_max_clients, 1000);
+
+    CHECK(config_fit_clients(&cfg, 1024 - 400)); /* ulimit -n 1024, 10 slots */
+    CHECK_INT(cfg.http_max_connections, 501);
+    CHECK_INT(cfg.qap_max_clients, 123);
+    CHECK(cfg.http_max_connections + cfg.qap_max_clients <= 624);
+
+    CHECK(config_fit_clients(&cfg, 0)); /* no room: one each still listens */
+    CHECK_INT(cfg.http_max_connections, 1);
+    CHECK_INT(cfg.qap_max_clients, 1);
+
+    CHECK(config_set(&cfg, "QAP_LISTEN", "", SRC_CLI, &errs));
+    CHECK(config_set(&cfg, "HTTP_MAX_CONNECTIONS", "4096", SRC_CLI, &errs));
+    CHECK(config_set(&cfg, "QAP_MAX_CLIENTS", "1000", SRC_CLI, &errs));
+    CHECK(config_fit_clients(&cfg, 160)); /* HTTP alone gets all of it */
+    CHECK_INT(cfg.http_max_connections, 160);
+    CHECK_INT(cfg.qap_max_clients, 1000);
+    CHECK_INT(errs.count, 0);
+    config_free(&cfg);
+    config_errors_free(&errs);
+}
+
 int main(void)
 {
     RUN(test_defaults);
@@ -145,5 +178,6 @@ int main(void)
     RUN(test_cross_checks);
     RUN(test_sizes_and_lists);
     RUN(test_secret_masked);
+    RUN(test_fit_clients);
     return check_report();
 }

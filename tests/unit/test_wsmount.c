@@ -1,9 +1,10 @@
 /* Size-limited workspaces on their own, on real loop devices: the mount and
  * its flags, a full workspace as ENOSPC, release (also of a prepare still in
- * flight) leaving no mount, image or loop device, start-up cleanup, the
- * plain-directory fallback of a process that is not root, and what each step
- * costs. Needs root and /dev/loop-control; exits 77 (skipped) without them.
- * Usage: test_wsmount DIR (tests/integration/wsmount.sh makes DIR and
+ * flight) leaving no mount, image or loop device, start-up cleanup, a
+ * workspace that cannot get its image failing (out of descriptors, no room)
+ * rather than becoming a plain directory, the plain-directory fallback of a
+ * process that is not root, and what each step costs. Needs root and /dev/loop-control; exits 77
+ * (skipped) without them. Usage: test_wsmount DIR (tests/integration/wsmount.sh makes DIR and
  * unmounts whatever a failed run left in it). */
 #include "check.h"
 #include "pool/slotdir.h"
@@ -15,6 +16,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -36,14 +38,16 @@ static char root[400];
 
 struct prep {
     bool done, limited;
+    enum wsmount_outcome outcome;
 };
 
-static void on_done(void *arg, bool limited)
+static void on_done(void *arg, enum wsmount_outcome outcome)
 {
     struct prep *pr = arg;
 
     pr->done = true;
-    pr->limited = limited;
+    pr->outcome = outcome;
+    pr->limited = outcome == WSMOUNT_LIMITED;
 }
 
 static char *ws_path(const char *name)
@@ -203,7 +207,7 @@ static void test_mount_and_limits(void)
 
 static bool done_called;
 
-static void on_done_flag(void *arg, bool limited)
+static void on_done_flag(void *arg, enum wsmount_outcome outcome)
 {
     done_called = true;
 }
@@ -280,12 +284,91 @@ static void test_fallback_not_root(void)
         if (setgid(TEST_UID) != 0 || setuid(TEST_UID) != 0)
             _exit(3);
         wsmount_prepare(loop, ws_path("omcp-t-f"), TEST_SIZE, TEST_UID, on_done, &pr);
-        _exit(pr.done && !pr.limited && !is_mounted(ws_path("omcp-t-f")) ? 0 : 1);
+        _exit(pr.done && pr.outcome == WSMOUNT_PLAIN && !is_mounted(ws_path("omcp-t-f")) ? 0 : 1);
     }
     CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     CHECK(wsmount_release(ws_path("omcp-t-f")));
     CHECK(gone("omcp-t-f"));
+}
+
+/* What a failed prepare must leave: the directory, empty and unmounted, and
+ * no image beside it. */
+static void check_failed(const char *path, const struct prep *pr)
+{
+    char image[600];
+
+    snprintf(image, sizeof(image), "%s.img", path);
+    CHECK(pr->done);
+    CHECK_INT(pr->outcome, WSMOUNT_FAILED);
+    CHECK(!is_mounted(path));
+    CHECK(access(path, F_OK) == 0);
+    CHECK(access(image, F_OK) != 0);
+}
+
+/* Out of descriptors, the image cannot be made: the prepare fails at once
+ * instead of leaving a plain directory, and works again once descriptors
+ * are back. */
+static void test_failed_out_of_descriptors(void)
+{
+    const char *ws = ws_path("omcp-t-nofile");
+    struct rlimit was, low;
+    struct prep pr = {0};
+    int lowest;
+
+    CHECK(slotdir_make(ws, TEST_UID, 0700));
+    CHECK(getrlimit(RLIMIT_NOFILE, &was) == 0);
+    lowest = dup(0); /* every descriptor below it is taken */
+    CHECK(lowest >= 0);
+    close(lowest);
+    low = was;
+    low.rlim_cur = (rlim_t)lowest;
+    CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    wsmount_prepare(loop, ws, TEST_SIZE, TEST_UID, on_done, &pr);
+    CHECK(setrlimit(RLIMIT_NOFILE, &was) == 0);
+    check_failed(ws, &pr);
+    CHECK(wsmount_release(ws));
+    CHECK(gone("omcp-t-nofile"));
+
+    CHECK(prepare("omcp-t-nofile", TEST_SIZE, NULL)); /* the host can still mount */
+    CHECK(is_mounted(ws));
+    CHECK(wsmount_release(ws));
+    CHECK(gone("omcp-t-nofile"));
+}
+
+/* A workspace root without room for the image's metadata: mkfs fails, the
+ * prepare fails; once there is room the same root gives limited workspaces.
+ * A failure of one workspace never makes later ones plain directories. */
+static void test_failed_no_room(void)
+{
+    char tiny[500], ws[600];
+    struct prep pr = {0};
+
+    snprintf(tiny, sizeof(tiny), "%s/tiny", root);
+    snprintf(ws, sizeof(ws), "%s/omcp-t-room", tiny);
+    CHECK(mkdir(tiny, 0700) == 0);
+    if (mount("tmpfs", tiny, "tmpfs", MS_NOSUID | MS_NODEV, "size=16k") != 0) {
+        fprintf(stderr, "  no tmpfs: skipped (errno %d)\n", errno);
+        rmdir(tiny);
+        return;
+    }
+    CHECK(slotdir_make(ws, TEST_UID, 0700));
+    wsmount_prepare(loop, ws, TEST_SIZE, TEST_UID, on_done, &pr);
+    while (!pr.done)
+        ev_run(loop, EVRUN_ONCE);
+    check_failed(ws, &pr);
+
+    CHECK(mount("tmpfs", tiny, "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, "size=64m") == 0);
+    pr = (struct prep){0};
+    wsmount_prepare(loop, ws, TEST_SIZE, TEST_UID, on_done, &pr);
+    while (!pr.done)
+        ev_run(loop, EVRUN_ONCE);
+    CHECK_INT(pr.outcome, WSMOUNT_LIMITED);
+    CHECK(is_mounted(ws));
+    CHECK(wsmount_release(ws));
+    CHECK(access(ws, F_OK) != 0);
+    CHECK(umount2(tiny, 0) == 0);
+    CHECK(rmdir(tiny) == 0);
 }
 
 static int compare_doubles(const void *a, const void *b)
@@ -365,6 +448,8 @@ int main(int argc, char **argv)
     RUN(test_mount_and_limits);
     RUN(test_release_while_preparing);
     RUN(test_cleanup);
+    RUN(test_failed_out_of_descriptors);
+    RUN(test_failed_no_room);
     RUN(test_fallback_not_root);
     if (!getenv("OMCP_TEST_QUICK"))
         RUN(test_costs);
