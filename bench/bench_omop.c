@@ -10,12 +10,23 @@
  * For each concurrency N, `rounds` times: N sessions at once, each running
  * every analysis once; the pool refills between rounds, outside the clock.
  *
+ * With --serve the rounds come from the driver instead, one command a line
+ * on standard input, so that it can take turns with the other arms while
+ * this pool stays warm: "settle" waits until the pool is quiet at its warm
+ * target; "round N" runs N sessions once, waits for the pool to be quiet
+ * again (so its refill is in nobody's round) and answers one JSON line,
+ * {"c", "seconds", "latencies_ms", "starts_ms", "failures"}, on standard
+ * output. The widest --concurrency sizes the pool.
+ *
  * Usage: omcp-bench-omop --arm direct|reference --uid UID --cdm-dir DIR
- *            --workload FILE --concurrency 1,2,4 [--rounds R] [--cdm NAME]
- *            [--connect R] [--image IMAGE] [--work DIR]
+ *            --workload FILE --concurrency 1,2,4 [--rounds R | --serve]
+ *            [--cdm NAME] [--connect R] [--image IMAGE] [--work DIR]
+ *            [--db-host DIR --db-port N --db-user ROLE] [--recycle container|process]
  * FILE is JSON: {"analyses": [{"name": ..., "sql": ..., "params": {...}}]}.
  * --connect is the R that opens cdm_con in a fresh connection (reference
- * arm); the default opens the CDM by name as warm-up does. */
+ * arm); the default opens the CDM by name as warm-up does. --db-* name a
+ * PostgreSQL CDM cluster as the daemon's DB_HOST, DB_PORT and
+ * DB_SANDBOX_USER do; --recycle as POOL_RECYCLE (the direct arm). */
 #include "bench/poolrun.h"
 #include "bench/samples.h"
 #include "mcp/rcode.h"
@@ -24,6 +35,7 @@
 #include "proxy/log.h"
 #include "rserve/rconn.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -49,19 +61,28 @@ struct bench_opts {
     unsigned widths[MAX_WIDTHS];
     size_t nwidths;
     unsigned rounds;
+    bool serve;           /* rounds on the driver's command */
+    bool recycle_process; /* POOL_RECYCLE=process: a released slot keeps its container */
+    const char *db_host;  /* the PostgreSQL CDM cluster's socket directory, or "" */
+    int db_port;
+    const char *db_user; /* its read-only role */
 };
 
-static struct bench_opts opts = {.image = "omcp-r-sandbox:latest", .cdm = "synthetic", .rounds = 2};
+static struct bench_opts opts = {.image = "omcp-r-sandbox:latest",
+                                 .cdm = "synthetic",
+                                 .rounds = 2,
+                                 .db_host = "",
+                                 .db_port = 5432,
+                                 .db_user = "omcp_cdm_reader"};
 static struct ev_loop *loop;
 static struct docker *docker;
 static char run_dir[512], ws_root[512], label[512];
+static unsigned warm_target; /* idle slots a settled pool holds */
 
 /* The analyses as the R text omop_query would evaluate. */
 static char **sources;
 static size_t nsources;
 static char **names;
-
-/* ---- the loop ---- */
 
 /* ---- the workload ---- */
 
@@ -157,11 +178,15 @@ static struct pool *pool_make(unsigned min_idle, unsigned max_slots, unsigned ma
         .max_starting = max_starting,
         .acquire_timeout = 300,
         .start_timeout = 300,
-        .recycle = RECYCLE_CONTAINER,
+        .recycle = opts.recycle_process ? RECYCLE_PROCESS : RECYCLE_CONTAINER,
         .run_dir = run_dir,
         .workspace_root = ws_root,
+        .workspace_size = (int64_t)500 << 20, /* the daemon's WORKSPACE_SIZE */
         .cdm_dir = opts.cdm_dir,
         .cdm_default = opts.cdm,
+        .pg_socket_dir = opts.db_host,
+        .pg_port = opts.db_port,
+        .pg_user = opts.db_user,
         .pool_label = label,
     };
 
@@ -169,15 +194,25 @@ static struct pool *pool_make(unsigned min_idle, unsigned max_slots, unsigned ma
     return poolrun_make(loop, &pc, "omcp-bench-omop");
 }
 
-/* No slot left at all: every container of the last round is removed. */
-static bool pool_is_empty(void *arg)
+/* Nothing is starting, warming or being removed, and the warm target is
+ * idle (the reference arm's target is none: every container of the last
+ * round is gone). */
+static bool pool_is_settled(void *arg)
 {
     const struct pool_stats *st = pool_stats(arg);
-    unsigned n = 0;
 
     for (int i = 0; i < SLOT_NSTATES; i++)
-        n += st->slots[i];
-    return n == 0;
+        if (i != SLOT_IDLE && st->slots[i])
+            return false;
+    return st->slots[SLOT_IDLE] >= warm_target;
+}
+
+static bool pool_settle(struct pool *p)
+{
+    if (poolrun_until(loop, pool_is_settled, p, 900))
+        return true;
+    fprintf(stderr, "omcp-bench-omop: pool not settled within 900 s\n");
+    return false;
 }
 
 /* ---- one session: acquire, every analysis once, release ---- */
@@ -344,6 +379,19 @@ static void round_free_closed(struct round *r)
     }
 }
 
+/* One round on a settled pool; the refill after it is waited for too, so
+ * no round (of this arm or another) runs beside it. Returns its seconds. */
+static double round_measured(struct round *r)
+{
+    double seconds;
+
+    pool_settle(r->pool);
+    seconds = round_run(r);
+    round_free_closed(r);
+    pool_settle(r->pool);
+    return seconds;
+}
+
 /* ---- one concurrency ---- */
 
 static void report(unsigned n, struct samples *lat, struct samples *start, double seconds,
@@ -371,17 +419,115 @@ static void bench_width(struct pool *p, unsigned n)
     double seconds = 0;
 
     *r = (struct round){.pool = p, .n = n, .latency = &lat, .start = &start};
-    for (unsigned i = 0; i < opts.rounds; i++) {
-        if (opts.reference ? !poolrun_until(loop, pool_is_empty, p, 300)
-                           : !poolrun_until(loop, poolrun_is_ready, p, 900))
-            fprintf(stderr, "omcp-bench-omop: pool not settled before round %u\n", i + 1);
-        seconds += round_run(r);
-        round_free_closed(r);
-    }
+    for (unsigned i = 0; i < opts.rounds; i++)
+        seconds += round_measured(r);
     report(n, &lat, &start, seconds, r->failures);
     samples_clear(&lat);
     samples_clear(&start);
     free(r);
+}
+
+/* ---- serving the driver ---- */
+
+/* The driver's commands, read while the loop keeps the pool's timers
+ * running. */
+struct command_reader {
+    ev_io io;
+    char text[256]; /* bytes read; a command ends at a newline */
+    size_t len;
+    size_t taken; /* bytes of the command handed out last */
+    bool eof;
+};
+
+static void on_command_bytes(struct ev_loop *l, ev_io *w, int revents)
+{
+    struct command_reader *cr =
+        (struct command_reader *)((char *)w - offsetof(struct command_reader, io));
+    ssize_t n = read(w->fd, cr->text + cr->len, sizeof(cr->text) - 1 - cr->len);
+
+    if (n > 0)
+        cr->len += (size_t)n;
+    else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+        cr->eof = true;
+    if (cr->len == sizeof(cr->text) - 1) /* no newline in a full buffer: not a command */
+        cr->eof = true;
+}
+
+static bool command_ready(void *arg)
+{
+    struct command_reader *cr = arg;
+
+    return cr->eof || memchr(cr->text, '\n', cr->len);
+}
+
+/* The next command without its newline, or NULL at the end of input. */
+static const char *command_next(struct command_reader *cr)
+{
+    char *nl;
+
+    memmove(cr->text, cr->text + cr->taken, cr->len - cr->taken);
+    cr->len -= cr->taken;
+    cr->taken = 0;
+    poolrun_until(loop, command_ready, cr, 365 * 86400.);
+    nl = memchr(cr->text, '\n', cr->len);
+    if (!nl)
+        return NULL;
+    *nl = '\0';
+    cr->taken = (size_t)(nl - cr->text) + 1;
+    return cr->text;
+}
+
+static void reply(json_t *answer)
+{
+    json_dumpf(answer, stdout, JSON_COMPACT);
+    putchar('\n');
+    fflush(stdout);
+    json_decref(answer);
+}
+
+static json_t *samples_json(const struct samples *s)
+{
+    json_t *list = json_array();
+
+    for (size_t i = 0; i < s->n; i++)
+        json_array_append_new(list, json_real(s->ms[i]));
+    return list;
+}
+
+static void serve_round(struct pool *p, unsigned n)
+{
+    struct samples lat = {0}, start = {0};
+    struct round *r = calloc(1, sizeof(*r));
+    double seconds;
+
+    *r = (struct round){.pool = p, .n = n, .latency = &lat, .start = &start};
+    seconds = round_measured(r);
+    reply(json_pack("{s:I, s:f, s:o, s:o, s:I}", "c", (json_int_t)n, "seconds", seconds,
+                    "latencies_ms", samples_json(&lat), "starts_ms", samples_json(&start),
+                    "failures", (json_int_t)r->failures));
+    samples_clear(&lat);
+    samples_clear(&start);
+    free(r);
+}
+
+/* Commands until the end of input: "settle", "round N" (N up to widest). */
+static void serve(struct pool *p, unsigned widest)
+{
+    struct command_reader cr = {0};
+    const char *command;
+    unsigned n;
+
+    ev_io_init(&cr.io, on_command_bytes, STDIN_FILENO, EV_READ);
+    ev_io_start(loop, &cr.io);
+    while ((command = command_next(&cr))) {
+        if (strcmp(command, "settle") == 0)
+            reply(json_pack("{s:b}", "settled", pool_settle(p)));
+        else if (sscanf(command, "round %u", &n) == 1 && n >= 1 && n <= widest)
+            serve_round(p, n);
+        else
+            reply(json_pack("{s:s}", "error", "unknown command"));
+    }
+    ev_io_stop(loop, &cr.io);
 }
 
 /* ---- main ---- */
@@ -406,25 +552,23 @@ static void parse_widths(const char *text)
 static void usage(void)
 {
     fprintf(stderr, "usage: omcp-bench-omop --arm direct|reference --uid UID --cdm-dir DIR "
-                    "--workload FILE --concurrency LIST [--rounds R] [--cdm NAME] [--connect R] "
-                    "[--image IMAGE] [--work DIR]\n");
+                    "--workload FILE --concurrency LIST [--rounds R | --serve] [--cdm NAME] "
+                    "[--connect R] [--image IMAGE] [--work DIR] [--db-host DIR --db-port N "
+                    "--db-user ROLE] [--recycle container|process]\n");
     exit(2);
 }
 
 static void parse_args(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"arm", required_argument, NULL, 'a'},
-        {"uid", required_argument, NULL, 'u'},
-        {"cdm-dir", required_argument, NULL, 'd'},
-        {"cdm", required_argument, NULL, 'c'},
-        {"workload", required_argument, NULL, 'l'},
-        {"concurrency", required_argument, NULL, 'n'},
-        {"rounds", required_argument, NULL, 'r'},
-        {"connect", required_argument, NULL, 'o'},
-        {"image", required_argument, NULL, 'i'},
-        {"work", required_argument, NULL, 'w'},
-        {NULL, 0, NULL, 0},
+        {"arm", required_argument, NULL, 'a'},      {"uid", required_argument, NULL, 'u'},
+        {"cdm-dir", required_argument, NULL, 'd'},  {"cdm", required_argument, NULL, 'c'},
+        {"workload", required_argument, NULL, 'l'}, {"concurrency", required_argument, NULL, 'n'},
+        {"rounds", required_argument, NULL, 'r'},   {"connect", required_argument, NULL, 'o'},
+        {"image", required_argument, NULL, 'i'},    {"work", required_argument, NULL, 'w'},
+        {"serve", no_argument, NULL, 's'},          {"db-host", required_argument, NULL, 'H'},
+        {"db-port", required_argument, NULL, 'P'},  {"db-user", required_argument, NULL, 'U'},
+        {"recycle", required_argument, NULL, 'R'},  {NULL, 0, NULL, 0},
     };
     const char *arm = NULL;
     int c;
@@ -460,6 +604,23 @@ static void parse_args(int argc, char **argv)
             break;
         case 'w':
             opts.work = optarg;
+            break;
+        case 's':
+            opts.serve = true;
+            break;
+        case 'H':
+            opts.db_host = optarg;
+            break;
+        case 'P':
+            opts.db_port = atoi(optarg);
+            break;
+        case 'U':
+            opts.db_user = optarg;
+            break;
+        case 'R':
+            if (strcmp(optarg, "container") != 0 && strcmp(optarg, "process") != 0)
+                usage();
+            opts.recycle_process = strcmp(optarg, "process") == 0;
             break;
         default:
             usage();
@@ -518,15 +679,20 @@ int main(int argc, char **argv)
     prepare();
     for (size_t i = 0; i < opts.nwidths; i++)
         widest = opts.widths[i] > widest ? opts.widths[i] : widest;
-    printf("omcp-bench-omop: %s arm, %zu analyses, %u rounds, CDM %s/%s\n",
-           opts.reference ? "reference" : "direct", nsources, opts.rounds, opts.cdm_dir, opts.cdm);
+    fprintf(stderr, "omcp-bench-omop: %s arm, %zu analyses, %s, CDM %s/%s\n",
+            opts.reference ? "reference" : "direct", nsources,
+            opts.serve ? "rounds on command" : "rounds in turn", opts.cdm_dir, opts.cdm);
 
     /* The direct arm's pool holds exactly the widest round's slots, all
      * warm, so no container starts while a round runs; the reference arm
      * starts every container on demand. */
+    warm_target = opts.reference ? 0 : widest;
     p = opts.reference ? pool_make(0, widest, widest) : pool_make(widest, widest, 4);
-    for (size_t i = 0; i < opts.nwidths; i++)
-        bench_width(p, opts.widths[i]);
+    if (opts.serve)
+        serve(p, widest);
+    else
+        for (size_t i = 0; i < opts.nwidths; i++)
+            bench_width(p, opts.widths[i]);
     poolrun_finish(loop, p);
     docker_free(docker);
     rmdir(run_dir);

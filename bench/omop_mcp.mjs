@@ -1,20 +1,28 @@
 // The OMOP analyses through omcp-rproxy over MCP, with the official
-// TypeScript SDK client, for bench/run.py's throughput comparison. For each
-// concurrency N, `rounds` times: N R sessions at once (over stdio: N
-// sessions of one client; over HTTP: N clients), each creating a session,
-// running every analysis once with omop_query, and closing it. Between
-// rounds the pool refills to its warm target, outside the clock.
+// TypeScript SDK client, for bench/run.py's throughput comparison. A round
+// at concurrency N: N R sessions at once (over stdio: N sessions of one
+// client; over HTTP: N clients, kept connected from round to round), each
+// creating a session, running every analysis once with omop_query, and
+// closing it. Before and after a round the pool is back at its warm target
+// with nothing starting, outside the clock.
 //
-// Usage: node omop_mcp.mjs SDK_DIR WORKLOAD CONCURRENCY ROUNDS (--stdio DAEMON | --http URL)
-// The daemon's settings come from the environment. Prints one JSON object:
-// {"transport", "widths": [{"c", "seconds", "latencies_ms", "starts_ms", "failures"}]}.
+// Usage: node omop_mcp.mjs SDK_DIR WORKLOAD CONCURRENCY (ROUNDS | serve)
+//                          (--stdio DAEMON | --http URL)
+// The daemon's settings come from the environment. With ROUNDS it runs each
+// concurrency ROUNDS times and prints one JSON object, {"transport",
+// "widths": [{"c", "seconds", "latencies_ms", "starts_ms", "failures"}]}.
+// With "serve" the rounds come from bench/run.py, one command a line on
+// standard input, so that the arms can take turns while this daemon stays
+// warm: "settle" answers {"settled": true} once the pool is quiet; "round N"
+// answers {"c", "seconds", "latencies_ms", "starts_ms", "failures"}.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 
 const [sdkDir, workloadFile, widthList, roundsText, mode, target] = process.argv.slice(2);
 if (!target || !['--stdio', '--http'].includes(mode)) {
-    console.error('usage: node omop_mcp.mjs SDK_DIR WORKLOAD CONCURRENCY ROUNDS '
+    console.error('usage: node omop_mcp.mjs SDK_DIR WORKLOAD CONCURRENCY (ROUNDS | serve) '
         + '(--stdio DAEMON | --http URL)');
     process.exit(2);
 }
@@ -22,6 +30,7 @@ const sdk = (path) => import(pathToFileURL(join(sdkDir, 'dist/esm', path)).href)
 const { Client } = await sdk('client/index.js');
 const analyses = JSON.parse(readFileSync(workloadFile, 'utf8')).analyses;
 const widths = widthList.split(',').map(Number);
+const serving = roundsText === 'serve';
 const rounds = Number(roundsText);
 let stderr = '';
 
@@ -79,26 +88,67 @@ async function session(client, width) {
     await call(client, 'close_session', { session_id: s.session_id });
 }
 
-async function main() {
-    const control = await connect('omcp-bench-omop');
+// The clients a round at concurrency c uses: the control client's one
+// conversation over stdio; over HTTP c clients, connected outside the clock
+// and kept for later rounds, as an agent platform keeps its connections.
+const httpClients = [];
+
+async function roundClients(control, c) {
+    if (mode === '--stdio')
+        return Array(c).fill(control);
+    while (httpClients.length < c)
+        httpClients.push(await connect(`omcp-bench-omop-${httpClients.length}`));
+    return httpClients.slice(0, c);
+}
+
+// One round on a settled pool, added to width; the refill after it is
+// waited for too, so that no other round runs beside it.
+async function round(control, width) {
+    const clients = await roundClients(control, width.c);
+    await settled(control);
+    const t0 = performance.now();
+    await Promise.all(clients.map((client) => session(client, width)));
+    width.seconds += (performance.now() - t0) / 1000;
+    await settled(control);
+}
+
+function newWidth(c) {
+    return { c, seconds: 0, latencies_ms: [], starts_ms: [], failures: 0 };
+}
+
+async function runRounds(control) {
     const report = { transport: mode.slice(2), widths: [] };
     for (const c of widths) {
-        const width = { c, seconds: 0, latencies_ms: [], starts_ms: [], failures: 0 };
-        for (let r = 0; r < rounds; r++) {
-            await settled(control);
-            const clients = mode === '--stdio' ? Array(c).fill(control)
-                : await Promise.all(Array.from({ length: c },
-                    (_, i) => connect(`omcp-bench-omop-${i}`)));
-            const t0 = performance.now();
-            await Promise.all(clients.map((client) => session(client, width)));
-            width.seconds += (performance.now() - t0) / 1000;
-            if (mode === '--http')
-                await Promise.all(clients.map((client) => client.close()));
-        }
+        const width = newWidth(c);
+        for (let r = 0; r < rounds; r++)
+            await round(control, width);
         report.widths.push(width);
     }
-    await control.close();
     console.log(JSON.stringify(report));
+}
+
+async function serve(control) {
+    const widest = Math.max(...widths);
+    for await (const line of createInterface({ input: process.stdin })) {
+        const c = Number((line.match(/^round (\d+)$/) ?? [])[1]);
+        if (line === 'settle') {
+            await settled(control);
+            console.log(JSON.stringify({ settled: true }));
+        } else if (c >= 1 && c <= widest) {
+            const width = newWidth(c);
+            await round(control, width);
+            console.log(JSON.stringify(width));
+        } else {
+            console.log(JSON.stringify({ error: 'unknown command' }));
+        }
+    }
+}
+
+async function main() {
+    const control = await connect('omcp-bench-omop');
+    await (serving ? serve(control) : runRounds(control));
+    await Promise.all(httpClients.map((client) => client.close()));
+    await control.close();
 }
 
 try {

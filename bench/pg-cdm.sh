@@ -22,6 +22,8 @@
 #   DB_USER          loader role that owns the CDM databases [omcp_cdm_loader]
 #   DB_PASSWORD      when set at init, the loader role may also log in with it
 #                    (scram-sha-256); otherwise only root and postgres reach it (peer)
+#   PG_MAX_CONNECTIONS  connections the server accepts, set at init [100]; every warm
+#                    slot holds one
 #
 # The daemon then runs with DB_HOST=$PG_CDM_DIR/socket and the same DB_PORT
 # and DB_SANDBOX_USER; it mounts the socket directory read-only into every
@@ -36,6 +38,7 @@ cdm_dir=${CDM_DIR:-/var/lib/omcp-rproxy/cdm}
 reader=${DB_SANDBOX_USER:-omcp_cdm_reader}
 sandbox_user=${SANDBOX_USER:-omcp-sandbox}
 loader=${DB_USER:-omcp_cdm_loader}
+max_connections=${PG_MAX_CONNECTIONS:-100}
 data=$cluster/data
 socket=$cluster/socket
 marker='omcp-rproxy CDM'
@@ -89,6 +92,7 @@ check_setup() {
     role_ok "$reader"
     role_ok "$loader"
     [[ $port =~ ^[0-9]+$ ]] || die "DB_PORT is not a number: $port"
+    [[ $max_connections =~ ^[0-9]+$ ]] || die "PG_MAX_CONNECTIONS is not a number"
 }
 
 running() {
@@ -103,6 +107,7 @@ listen_addresses = ''
 port = $port
 unix_socket_directories = '$socket'
 unix_socket_permissions = 0777
+max_connections = $max_connections
 password_encryption = 'scram-sha-256'
 EOF
     grep -q "^include_if_exists 'postgresql.omcp.conf'" "$data/postgresql.conf" ||
