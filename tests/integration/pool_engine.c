@@ -527,6 +527,16 @@ static void test_process_recycling(void)
            " '/tmp/p1.txt'); writeLines('x', file.path(tempdir(), 'p1.txt'));"
            " system('sleep 300 &'); TRUE",
            "true");
+    /* The Rserve parent is not dumpable (its binary is execute-only): a
+     * session can neither read its memory map nor write its memory, where
+     * code planted would run in every later session. */
+    expect(s,
+           "m <- function(path, mode) tryCatch({ close(file(path, mode)); 'opened' },"
+           " warning = function(w) conditionMessage(w));"
+           " paste(m('/proc/1/mem', 'r+b'), m('/proc/1/maps', 'r'), m('/proc/self/maps', 'r'),"
+           " sep = ' | ')",
+           "\"cannot open file '/proc/1/mem': Permission denied | cannot open file"
+           " '/proc/1/maps': Permission denied | opened\"");
     pool_release(s, "first tenant done");
     CHECK(run_until(pool_is_ready, p, 60));
     s = acquire(p, "owner-p2", NULL, error);

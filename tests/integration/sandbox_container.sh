@@ -155,17 +155,22 @@ measure_memory <- function(con, label) {
             l <- grep(paste0("^", k, " "), stat, value = TRUE)
             if (length(l)) as.numeric(sub(".* ", "", l[1])) else NA
         }
-        sm <- function(p, k) {
-            l <- grep(paste0("^", k, ":"), rd(file.path("/proc", p, "smaps_rollup")), value = TRUE)
-            if (length(l)) as.numeric(gsub("[^0-9]", "", l)) * 1024 else 0
-        }
-        pids <- list.files("/proc", pattern = "^[0-9]+$")
         c(usage = as.numeric(c(rd("/sys/fs/cgroup/memory/memory.usage_in_bytes"),
                                rd("/sys/fs/cgroup/memory.current"))[1]),
-          anon = if (is.na(kv("rss"))) kv("anon") else kv("rss"),
-          parent_rss = sm("1", "Rss"), procs_rss = sum(vapply(pids, sm, 0, "Rss")),
-          procs_pss = sum(vapply(pids, sm, 0, "Pss")))
+          anon = if (is.na(kv("rss"))) kv("anon") else kv("rss"))
     })
+    # The Rserve parent and its sessions are not dumpable, so their
+    # smaps_rollup is read on the host side, by host pid.
+    sm <- function(p, k) {
+        f <- file.path("/proc", p, "smaps_rollup")
+        l <- grep(paste0("^", k, ":"), tryCatch(readLines(f), error = function(e) character(),
+                                                warning = function(w) character()), value = TRUE)
+        if (length(l)) as.numeric(gsub("[^0-9]", "", l)) * 1024 else NA
+    }
+    pid1 <- system2("docker", c("inspect", "-f", "{{.State.Pid}}", name), stdout = TRUE)
+    pids <- system2("docker", c("top", name, "-o", "pid"), stdout = TRUE)[-1]
+    mem <- c(mem, parent_rss = sm(pid1, "Rss"), procs_rss = sum(vapply(pids, sm, 0, "Rss")),
+             procs_pss = sum(vapply(pids, sm, 0, "Pss")))
     cat(sprintf("measure: %s %s\n", label,
                 paste0(names(mem), "_mb=", round(mem / 1e6, 1), collapse = " ")))
 }
@@ -209,6 +214,13 @@ check("Rserve parent is PID 1", grepl("Rserve", RS.eval(con, {
     b <- readBin("/proc/1/cmdline", "raw", 4096L)
     rawToChar(b[b != as.raw(0)])
 })))
+check("Rserve parent not dumpable: its environ, maps, mem, root refused to a session", RS.eval(con, {
+    m <- function(f) tryCatch({ close(file(f, "rb")); "opened" },
+                              warning = function(w) conditionMessage(w))
+    all(grepl("Permission denied", vapply(c("/proc/1/environ", "/proc/1/maps", "/proc/1/mem",
+                                            "/proc/1/root/etc/hostname"), m, ""))) &&
+        m("/proc/self/maps") == "opened"
+}))
 
 net <- RS.eval(con, lapply(c(tcp = "/proc/net/tcp", tcp6 = "/proc/net/tcp6",
                              udp = "/proc/net/udp", udp6 = "/proc/net/udp6"),

@@ -237,52 +237,67 @@ async function main() {
     });
 
     await attempt('the host through /proc/1/root', async () => {
-        const v = await R(X, 'list(h = readLines("/proc/1/root/etc/hostname"), ' +
+        // The Rserve parent is not dumpable (its binary is execute-only), so
+        // its /proc/1/root link is refused; a session's own root link, which
+        // it may follow, is the container's root and not the host's.
+        const v = await R(X, 'list(h = tryit(readLines("/proc/1/root/etc/hostname")), ' +
+            'link = Sys.readlink("/proc/1/root"), ' +
             'sock = file.exists("/proc/1/root/var/run/docker.sock", "/proc/1/root/run/docker.sock"), ' +
-            'init = readLines("/proc/1/comm"))');
-        assert.equal(v.h, X.host, '/proc/1/root is the container\'s own root');
-        assert.notEqual(v.h, readFileSync('/etc/hostname', 'utf8').trim());
+            'own = readLines("/proc/self/root/etc/hostname"), init = readLines("/proc/1/comm"))');
+        assert.match(v.h, /Permission denied/, '/proc/1/root is refused');
+        assert.equal(v.link, null, 'readlink of /proc/1/root is refused (NA)');
+        assert.equal(v.own, X.host, 'a session\'s own root is the container\'s');
+        assert.notEqual(v.own, readFileSync('/etc/hostname', 'utf8').trim());
         assert.deepEqual(v.sock, [false, false]);
         assert.equal(v.init, 'Rserve');
-        return `PID 1 is the container's Rserve; its root is the container's (hostname ${v.h})`;
+        return `PID 1 is the container's Rserve; its root is refused; the session's own root is ` +
+            `the container's (hostname ${v.own})`;
     });
 
     await attempt('other processes: /proc/<pid>/environ and /proc/<pid>/mem', async () => {
         const daemonPid = transport.pid;
+        // The Rserve parent and the sessions forked from it are not dumpable:
+        // their /proc files belong to root, so another process of the same
+        // uid cannot read their environment or memory (a 0400 file such as
+        // environ is refused even to the process itself).
         const v = await R(X, `pids <- list.files("/proc", pattern = "^[0-9]+$")
             comms <- vapply(pids, function(p) tryit(readLines(file.path("/proc", p, "comm"))), "")
             envs <- vapply(pids, function(p) { e <- tryit(readBin(file.path("/proc", p, "environ"),
                 "raw", 1e6)); if (is.raw(e)) rawToChar(e[e != 0]) else e }, "")
-            list(pids = as.integer(pids), comms = unname(comms),
+            list(pids = as.integer(pids), self = Sys.getpid(), comms = unname(comms),
+                 envs = unname(envs),
                  hosts = unname(vapply(envs, function(e) { h <- regmatches(e,
                      regexpr("HOSTNAME=[0-9a-f]{12}", e)); if (length(h)) h else "" }, "")),
                  daemon = file.exists(file.path("/proc", ${daemonPid})))`);
         assert.ok(v.pids.includes(1));
+        assert.ok(v.pids.includes(v.self));
         assert.ok(v.comms.every((c) => /^(Rserve|R|sh|bash)$/.test(c)), `comms ${v.comms}`);
-        assert.ok(v.hosts.every((h) => h === `HOSTNAME=${X.host}`), 'only its own container');
+        const at = (pid) => v.pids.indexOf(pid);
+        assert.match(v.envs[at(1)], /Permission denied/, 'the Rserve parent\'s environ is refused');
+        assert.match(v.envs[at(v.self)], /Permission denied/, 'its own environ is root\'s too');
+        assert.ok(v.envs.every((e, i) => /Permission denied/.test(e) || v.hosts[i] === `HOSTNAME=${X.host}`),
+            'only its own container');
         assert.equal(v.daemon, v.pids.includes(daemonPid), 'a pid here is the namespace\'s own');
-        const scan = await R(X, `sh("perl", c("-e", shQuote('
-            no warnings; my $needle = reverse $ARGV[0]; my ($seen, $hits) = (0, 0);
-            open(my $maps, "<", "/proc/1/maps") or die "maps: $!";
-            open(my $mem, "<:raw", "/proc/1/mem") or die "mem: $!";
-            while (<$maps>) {
-                my ($lo, $hi, $perm) = /^([0-9a-f]+)-([0-9a-f]+) ([^ ]+)/ or next;
-                next unless $perm =~ /^rw/;
-                my ($from, $to) = (hex $lo, hex $hi);
-                next if $to - $from > (64 << 20) or $seen > (256 << 20);
-                sysseek($mem, $from, 0) or next;
-                my $n = sysread($mem, my $buf, $to - $from) or next;
-                $seen += $n; $hits++ if index($buf, $needle) >= 0;
-            }
-            print "$seen $hits";'), "${reversed(SECRETS.DB_PASSWORD)}"))`);
-        assert.equal(scan.status, 0, scan.out);
-        const [seen, hits] = scan.out.split(' ').map(Number);
-        assert.equal(hits, 0, 'a secret in the Rserve parent\'s memory');
-        if (seen > 0)
-            gaps.push(`/proc/1/mem of the Rserve parent is readable (${seen} bytes of writable ` +
-                'mappings read): harmless with container recycling, the known gap of process recycling');
+        // Reading the parent's memory, or planting code in it for every later
+        // session to inherit, through /proc/1/maps and /proc/1/mem: refused.
+        // The same from a program the session runs (perl: a dumpable process
+        // of the same uid) and from the session itself; its own maps it reads.
+        const scan = await R(X, `list(perl = sh("perl", c("-e", shQuote('
+                for (["maps", "<", "/proc/1/maps"], ["mem", "+<:raw", "/proc/1/mem"],
+                     ["own", "<", "/proc/self/maps"]) {
+                    my ($name, $mode, $path) = @$_;
+                    print "$name=", (open(my $f, $mode, $path) ? "opened" : $!), "\\n";
+                }')))$out,
+            maps = tryit(readLines("/proc/1/maps")),
+            mem = tryit({ con <- file("/proc/1/mem", "r+b"); close(con); "opened" }),
+            own = length(readLines("/proc/self/maps")))`);
+        assert.deepEqual(scan.perl.split('\n'),
+            ['maps=Permission denied', 'mem=Permission denied', 'own=opened']);
+        assert.match(scan.maps, /Permission denied/);
+        assert.match(scan.mem, /Permission denied/);
+        assert.ok(scan.own > 10, 'a session reads its own /proc/self/maps');
         return `${v.pids.length} pids visible, all of this container (${[...new Set(v.comms)]}); ` +
-            `parent's memory: ${seen} bytes scanned, no secret`;
+            'the parent\'s environ, maps and mem refused (read and write), from R and from perl';
     });
 
     await attempt('the Docker socket and other unix sockets', async () => {
@@ -403,8 +418,9 @@ async function main() {
         assert.notEqual(v.u.status, 0);
         assert.match(v.u.out, /Operation not permitted/);
         assert.notEqual(v.n.status, 0);
-        assert.match(v.n.out, /Operation not permitted/);
-        return 'both: Operation not permitted';
+        // PID 1 is not dumpable: its namespace files are refused before setns.
+        assert.match(v.n.out, /cannot open \/proc\/1\/ns\/mnt: Permission denied/);
+        return 'unshare: Operation not permitted; nsenter: /proc/1/ns/mnt Permission denied';
     });
 
     await attempt('fork bomb', async () => {
@@ -521,8 +537,9 @@ async function main() {
         const v = await R(X, `secrets <- vapply(c(${rev}), unrev, "", USE.NAMES = FALSE)
             env <- Sys.getenv()
             grepall <- function(s) sh("grep", c("-rlsaF", "--", s, "/etc", "/opt", "/sandbox", "/tmp",
-                "/proc/1/environ", "/proc/self/environ", "/proc/1/cmdline"))$out
-            list(names = grep("PASS|SECRET|TOKEN|KEY|AUTH|CRED", names(env), value = TRUE,
+                "/proc/self/environ", "/proc/1/cmdline"))$out
+            list(pid1 = tryit(readBin("/proc/1/environ", "raw", 1e6)),
+                 names = grep("PASS|SECRET|TOKEN|KEY|AUTH|CRED", names(env), value = TRUE,
                      ignore.case = TRUE),
                  in_env = any(vapply(secrets, function(s) any(grepl(s, env, fixed = TRUE)), TRUE)),
                  in_files = paste(vapply(secrets, grepall, ""), collapse = ""),
@@ -531,8 +548,11 @@ async function main() {
         assert.equal(v.in_env, false);
         assert.equal(v.in_files, '');
         assert.equal(v.db.DB_PASSWORD, undefined);
+        // The session's environment is the parent's, inherited at the fork;
+        // the parent's own /proc/1/environ is refused.
+        assert.match(v.pid1, /Permission denied/, '/proc/1/environ is refused');
         return 'no secret-like variable, no canary in the environment, /etc, /opt, /sandbox, /tmp, ' +
-            '/proc/1/environ, /proc/self/environ';
+            '/proc/self/environ, /proc/1/cmdline; /proc/1/environ refused';
     });
 
     await attempt('Rserve shutdown over its own socket, and R control', async () => {
