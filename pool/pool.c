@@ -374,17 +374,19 @@ static void on_recycle_exec(const struct backend_result *res, void *arg)
     slot_connect(s);
 }
 
-/* Process recycling: every process but PID 1 killed, /tmp and the
- * workspace wiped, then a fresh connection (a new fork of the parent). R's
- * temporary directory of the parent is kept, emptied. */
+/* Process recycling: every process but PID 1 killed; /tmp, /dev/shm and
+ * the container's System V IPC objects wiped (the workspace is wiped by the
+ * pool), then a fresh connection (a new fork of the parent). The parent's R
+ * temporary directory goes too: nothing in /tmp is kept that a session
+ * could have replaced, and the warm-up makes the next session its own. */
 static void slot_recycle(struct slot *s, const char *reason)
 {
     static const char *const argv[] = {
         "sh",
         "-c",
         "kill -KILL -1 2>/dev/null; "
-        "find /tmp -mindepth 1 -maxdepth 1 ! -name 'Rtmp*' -exec rm -rf {} + ; "
-        "find /tmp -mindepth 2 -path '/tmp/Rtmp*' -delete; exit 0",
+        "find /tmp /dev/shm -mindepth 1 -maxdepth 1 -exec rm -rf {} + ; "
+        "ipcrm --all 2>/dev/null; exit 0",
         NULL,
     };
     struct backend *b = s->pool->cfg.backend;

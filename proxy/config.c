@@ -55,7 +55,7 @@ static const struct setting settings[] = {
     {"POOL_MAX_SLOT_AGE", T_SECONDS, OFF(pool_max_slot_age), "3600", 1, 30 * DAY, 0,
      "idle slots older than this are retired and replaced"},
     {"POOL_RECYCLE", T_RECYCLE, OFF(pool_recycle), "container", 0, 0, 0,
-     "container: fresh container per session; process: reuse it (single-tenant)"},
+     "container: fresh container per session; process: reuse it, wiped (trusting sessions)"},
     {"SANDBOX_TIMEOUT", T_SECONDS, OFF(sandbox_timeout), "300", 1, 30 * DAY, 0,
      "an idle session is closed after this many seconds"},
     {"INTERRUPT_GRACE_SECS", T_SECONDS, OFF(interrupt_grace), "5", 0.1, 600, 0,

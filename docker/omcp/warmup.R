@@ -58,6 +58,9 @@ omcp_warmup <- function(cdm = Sys.getenv("OMCP_CDM"), db_host = "", db_port = ""
     vars <- vars[nzchar(vars)]
     if (length(vars))
         do.call(Sys.setenv, as.list(vars))
+    # After process recycling the parent's temporary directory is gone:
+    # this session gets one of its own, under a new name.
+    tempdir(check = TRUE)
     if (dir.exists(workdir))
         setwd(workdir)
     omcp_open_cdm(cdm)

@@ -525,7 +525,11 @@ static void test_process_recycling(void)
     expect(s,
            "y <- 'left behind'; writeLines('x', '/sandbox/p1.txt'); writeLines('x',"
            " '/tmp/p1.txt'); writeLines('x', file.path(tempdir(), 'p1.txt'));"
-           " system('sleep 300 &'); TRUE",
+           " writeLines('x', '/dev/shm/p1.txt'); dir.create('/tmp/Rtmpstash');"
+           " writeLines('x', '/tmp/Rtmpstash/p1.txt');"
+           " system('ipcmk -M 4096 >/dev/null && ipcmk -Q >/dev/null') == 0 &&"
+           " sum(grepl('^0x', system('ipcs -m -q', intern = TRUE))) == 2 &&"
+           " system('sleep 300 &') == 0",
            "true");
     /* The Rserve parent is not dumpable (its binary is execute-only): a
      * session can neither read its memory map nor write its memory, where
@@ -548,8 +552,12 @@ static void test_process_recycling(void)
     expect(s, "exists('y')", "false");
     expect(s,
            "file.exists('/sandbox/p1.txt') || file.exists('/tmp/p1.txt') ||"
-           " file.exists(file.path(tempdir(), 'p1.txt'))",
+           " file.exists(file.path(tempdir(), 'p1.txt')) || file.exists('/dev/shm/p1.txt') ||"
+           " file.exists('/tmp/Rtmpstash')",
            "false");
+    /* System V shared memory and message queues of the first tenant. */
+    expect(s, "sum(grepl('^0x', system('ipcs -m -q', intern = TRUE)))", "0");
+    expect(s, "dir.exists(tempdir()) && file.access(tempdir(), 2) == 0", "true");
     expect(s,
            "any(grepl('sleep', sapply(grep('^[0-9]+$', list.files('/proc'), value = TRUE),"
            " function(p) paste(readLines(file.path('/proc', p, 'cmdline'), warn = FALSE),"
