@@ -46,7 +46,7 @@ ctest_suite() {
     skipped=$((skipped + skips))
     while read -r t; do
         [ -n "$t" ] && failed_names+=("$name:$t")
-    done < <(sed -n 's/^[[:space:]]*[0-9]* - \([^ ]*\) (.*/\1/p' "$log" | grep -v '(Skipped)' || true)
+    done < <(grep -v '(Skipped)' "$log" | sed -n 's/^[[:space:]]*[0-9]* - \([^ ]*\) (.*/\1/p' || true)
     rm -f "$log"
 }
 
