@@ -191,6 +191,10 @@ static struct pool *pool_make(unsigned min_idle, unsigned max_slots, unsigned ma
     };
 
     poolrun_defaults(&pc);
+    /* The reference starts its containers under the session's CPU quota;
+     * the pool lifts it until a slot is warm. */
+    if (opts.reference)
+        pc.start_cpus = pc.cpus;
     return poolrun_make(loop, &pc, "omcp-bench-omop");
 }
 

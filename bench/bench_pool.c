@@ -64,10 +64,10 @@ static void pause_for(double seconds)
 
 /* ---- pools ---- */
 
-static struct pool *pool_make(unsigned min_idle, unsigned max_slots, unsigned max_starting,
-                              enum recycle_mode recycle)
+static void pool_configure(struct pool_config *pc, unsigned min_idle, unsigned max_slots,
+                           unsigned max_starting, enum recycle_mode recycle)
 {
-    struct pool_config pc = {
+    *pc = (struct pool_config){
         .backend = docker_backend(docker),
         .image = opts.image,
         .uid = opts.uid,
@@ -83,8 +83,15 @@ static struct pool *pool_make(unsigned min_idle, unsigned max_slots, unsigned ma
         .cdm_default = opts.cdm,
         .pool_label = label,
     };
+    poolrun_defaults(pc);
+}
 
-    poolrun_defaults(&pc);
+static struct pool *pool_make(unsigned min_idle, unsigned max_slots, unsigned max_starting,
+                              enum recycle_mode recycle)
+{
+    struct pool_config pc;
+
+    pool_configure(&pc, min_idle, max_slots, max_starting, recycle);
     return poolrun_make(loop, &pc, "bench");
 }
 
@@ -213,8 +220,14 @@ static void bench_bursts(struct samples *acquire)
 static void bench_cold(struct samples *cold)
 {
     int count = opts.quick ? 3 : 10;
-    struct pool *p = pool_make(0, 1, 1, RECYCLE_CONTAINER);
+    struct pool_config pc;
+    struct pool *p;
     struct lease l = {.acquire_ms = cold};
+
+    /* The reference starts its containers under the session's CPU quota. */
+    pool_configure(&pc, 0, 1, 1, RECYCLE_CONTAINER);
+    pc.start_cpus = pc.cpus;
+    p = poolrun_make(loop, &pc, "bench");
 
     poolrun_until(loop, NULL, NULL, 1); /* leftover cleanup */
     for (int i = 0; i < count; i++) {
