@@ -76,7 +76,7 @@ static struct bench_opts opts = {.image = "omcp-r-sandbox:latest",
                                  .db_user = "omcp_cdm_reader"};
 static struct ev_loop *loop;
 static struct docker *docker;
-static char run_dir[512], ws_root[512], label[512];
+static struct poolrun_places places;
 static unsigned warm_target; /* idle slots a settled pool holds */
 
 /* The analyses as the R text omop_query would evaluate. */
@@ -179,15 +179,15 @@ static struct pool *pool_make(unsigned min_idle, unsigned max_slots, unsigned ma
         .acquire_timeout = 300,
         .start_timeout = 300,
         .recycle = opts.recycle_process ? RECYCLE_PROCESS : RECYCLE_CONTAINER,
-        .run_dir = run_dir,
-        .workspace_root = ws_root,
+        .run_dir = places.run_dir,
+        .workspace_root = places.ws_root,
         .workspace_size = (int64_t)500 << 20, /* the daemon's WORKSPACE_SIZE */
         .cdm_dir = opts.cdm_dir,
         .cdm_default = opts.cdm,
         .pg_socket_dir = opts.db_host,
         .pg_port = opts.db_port,
         .pg_user = opts.db_user,
-        .pool_label = label,
+        .pool_label = places.label,
     };
 
     poolrun_defaults(&pc);
@@ -642,36 +642,6 @@ static void parse_args(int argc, char **argv)
     }
 }
 
-static void on_version(const struct backend_result *res, void *arg)
-{
-    *(int *)arg = res->error == BACKEND_OK ? 1 : 2;
-}
-
-static void prepare(void)
-{
-    const char *err = NULL;
-    int version = 0;
-    char tmpl[] = "/var/tmp/omcp-bench-omop-XXXXXX";
-
-    if (!opts.work && !(opts.work = mkdtemp(tmpl))) {
-        perror("mkdtemp");
-        exit(1);
-    }
-    opts.work = strdup(opts.work);
-    snprintf(run_dir, sizeof(run_dir), "%s/run", opts.work);
-    snprintf(ws_root, sizeof(ws_root), "%s/workspaces", opts.work);
-    snprintf(label, sizeof(label), "%s", opts.work);
-    loop = ev_default_loop(0);
-    docker = docker_new(loop, NULL, &err);
-    docker_check_version(docker, on_version, &version);
-    while (!version)
-        ev_run(loop, EVRUN_ONCE);
-    if (version != 1) {
-        fprintf(stderr, "omcp-bench-omop: no usable Docker engine\n");
-        exit(1);
-    }
-}
-
 int main(int argc, char **argv)
 {
     unsigned widest = 0;
@@ -680,7 +650,9 @@ int main(int argc, char **argv)
     parse_args(argc, argv);
     log_min_level = L_WARN;
     load_workload();
-    prepare();
+    poolrun_places(&places, opts.work, "omcp-bench-omop");
+    loop = ev_default_loop(0);
+    docker = poolrun_docker(loop, "omcp-bench-omop");
     for (size_t i = 0; i < opts.nwidths; i++)
         widest = opts.widths[i] > widest ? opts.widths[i] : widest;
     fprintf(stderr, "omcp-bench-omop: %s arm, %zu analyses, %s, CDM %s/%s\n",
@@ -699,8 +671,6 @@ int main(int argc, char **argv)
             bench_width(p, opts.widths[i]);
     poolrun_finish(loop, p);
     docker_free(docker);
-    rmdir(run_dir);
-    rmdir(ws_root);
-    rmdir(opts.work);
+    poolrun_places_remove(&places);
     return 0;
 }

@@ -53,7 +53,7 @@ static struct bench_opts opts = {
     .image = "omcp-r-sandbox:latest", .cdm = "synthetic", .parts = PART_ALL};
 static struct ev_loop *loop;
 static struct docker *docker;
-static char run_dir[512], ws_root[512], label[512];
+static struct poolrun_places places;
 
 /* ---- the loop ---- */
 
@@ -77,11 +77,11 @@ static void pool_configure(struct pool_config *pc, unsigned min_idle, unsigned m
         .acquire_timeout = 120,
         .start_timeout = 120,
         .recycle = recycle,
-        .run_dir = run_dir,
-        .workspace_root = ws_root,
+        .run_dir = places.run_dir,
+        .workspace_root = places.ws_root,
         .cdm_dir = opts.cdm_dir,
         .cdm_default = opts.cdm,
-        .pool_label = label,
+        .pool_label = places.label,
     };
     poolrun_defaults(pc);
 }
@@ -397,11 +397,6 @@ static double bench_start_rate(unsigned max_starting)
 
 /* ---- main ---- */
 
-static void on_version(const struct backend_result *res, void *arg)
-{
-    *(int *)arg = res->error == BACKEND_OK ? 1 : 2;
-}
-
 static unsigned parse_parts(const char *list)
 {
     char *copy = strdup(list), *save = NULL;
@@ -466,31 +461,6 @@ static void parse_args(int argc, char **argv)
     }
 }
 
-static void prepare(void)
-{
-    const char *err = NULL;
-    int version = 0;
-    char tmpl[] = "/var/tmp/omcp-bench-pool-XXXXXX";
-
-    if (!opts.work && !(opts.work = mkdtemp(tmpl))) {
-        perror("mkdtemp");
-        exit(1);
-    }
-    opts.work = strdup(opts.work);
-    snprintf(run_dir, sizeof(run_dir), "%s/run", opts.work);
-    snprintf(ws_root, sizeof(ws_root), "%s/workspaces", opts.work);
-    snprintf(label, sizeof(label), "%s", opts.work);
-    loop = ev_default_loop(0);
-    docker = docker_new(loop, NULL, &err);
-    docker_check_version(docker, on_version, &version);
-    while (!version)
-        ev_run(loop, EVRUN_ONCE);
-    if (version != 1) {
-        fprintf(stderr, "bench: no usable Docker engine\n");
-        exit(1);
-    }
-}
-
 static bool part(unsigned bits)
 {
     return (opts.parts & bits) == bits;
@@ -519,7 +489,9 @@ int main(int argc, char **argv)
 
     parse_args(argc, argv);
     log_min_level = L_WARN;
-    prepare();
+    poolrun_places(&places, opts.work, "omcp-bench-pool");
+    loop = ev_default_loop(0);
+    docker = poolrun_docker(loop, "omcp-bench-pool");
     printf("omcp-bench-pool: %s mode, image %s, CDM %s/%s.sqlite\n", opts.quick ? "quick" : "full",
            opts.image, opts.cdm_dir, opts.cdm);
 
@@ -560,8 +532,6 @@ int main(int argc, char **argv)
     if (part(PART_STARTS))
         bench_starts();
     docker_free(docker);
-    rmdir(run_dir);
-    rmdir(ws_root);
-    rmdir(opts.work);
+    poolrun_places_remove(&places);
     return 0;
 }

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static bool guard_fired;
 
@@ -22,6 +23,54 @@ bool poolrun_until(struct ev_loop *loop, bool (*cond)(void *), void *arg, double
         ev_run(loop, EVRUN_ONCE);
     ev_timer_stop(loop, &guard);
     return cond && cond(arg);
+}
+
+void poolrun_places(struct poolrun_places *pl, const char *work, const char *who)
+{
+    if (work) {
+        snprintf(pl->work, sizeof(pl->work), "%s", work);
+    } else {
+        snprintf(pl->work, sizeof(pl->work), "/var/tmp/%s-XXXXXX", who);
+        if (!mkdtemp(pl->work)) {
+            perror("mkdtemp");
+            exit(1);
+        }
+    }
+    snprintf(pl->run_dir, sizeof(pl->run_dir), "%s/run", pl->work);
+    snprintf(pl->ws_root, sizeof(pl->ws_root), "%s/workspaces", pl->work);
+    snprintf(pl->label, sizeof(pl->label), "%s", pl->work);
+}
+
+void poolrun_places_remove(const struct poolrun_places *pl)
+{
+    rmdir(pl->run_dir);
+    rmdir(pl->ws_root);
+    rmdir(pl->work);
+}
+
+static void on_version(const struct backend_result *res, void *arg)
+{
+    *(int *)arg = res->error == BACKEND_OK ? 1 : 2;
+}
+
+struct docker *poolrun_docker(struct ev_loop *loop, const char *who)
+{
+    const char *err = NULL;
+    struct docker *docker = docker_new(loop, NULL, &err);
+    int version = 0;
+
+    if (!docker) {
+        fprintf(stderr, "%s: %s\n", who, err);
+        exit(1);
+    }
+    docker_check_version(docker, on_version, &version);
+    while (!version)
+        ev_run(loop, EVRUN_ONCE);
+    if (version != 1) {
+        fprintf(stderr, "%s: no usable Docker engine\n", who);
+        exit(1);
+    }
+    return docker;
 }
 
 bool poolrun_is_true(void *flag)
